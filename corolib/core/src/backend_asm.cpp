@@ -1,0 +1,226 @@
+// The asm backend (default): a hand-written stack switch.
+//
+// The switch is an inline-asm statement that saves only what the ABI makes
+// callee-saved and the compiler cannot spill for us: the frame pointer, the
+// resume address, and the floating-point control state (x86-64: MXCSR and
+// the x87 control word; aarch64: FPCR is left alone, as the ABI allows).
+// Every other register is declared clobbered, so the compiler spills just the
+// values that are live across the switch (PhotonLibOS's technique).
+#include <cstdint>
+#include <cstring>
+
+#include "backend.hpp"
+#include "sanitizers.hpp"
+#include "stack.hpp"
+
+namespace corolib::detail {
+namespace {
+
+struct AsmCoroutine final : Coroutine {
+  void* sp = nullptr;  // saved stack pointer while switched out
+  CoroutineStack stack;
+};
+
+}  // namespace
+}  // namespace corolib::detail
+
+// Called on a fresh stack by the trampoline; never returns.
+extern "C" [[gnu::visibility("hidden"), noreturn]] void corolib_asm_coroutine_start(
+    corolib::Coroutine* co) {
+  corolib::detail::on_first_entry(co);
+  corolib::detail::coroutine_main(co);
+}
+
+#if defined(__CET__)
+#define COROLIB_BRANCH_TARGET "endbr64\n\t"
+#else
+#define COROLIB_BRANCH_TARGET ""
+#endif
+
+#if defined(__x86_64__)
+
+// First code a new coroutine runs: its Coroutine* sits at the top of the new
+// stack, which is 16-byte aligned here. rbp is zero, ending frame chains.
+asm(R"(
+  .text
+  .p2align 4
+  .type corolib_asm_trampoline, @function
+corolib_asm_trampoline:
+  .cfi_startproc
+  .cfi_undefined rip
+  )" COROLIB_BRANCH_TARGET R"(
+  movq (%rsp), %rdi
+  call corolib_asm_coroutine_start
+  ud2
+  .cfi_endproc
+  .size corolib_asm_trampoline, .-corolib_asm_trampoline
+)");
+
+extern "C" void corolib_asm_trampoline();
+
+namespace corolib::detail {
+namespace {
+
+// Saves the current context's stack pointer to *save_sp and resumes the one
+// saved at load_sp. The frame below the stack pointer holds, from low to
+// high: MXCSR (4 bytes), x87 control word (2 bytes, padded to 8), rbp, and
+// the resume address.
+[[gnu::always_inline]] inline void switch_stack(void** save_sp, void* load_sp) {
+  asm volatile(
+      "leaq -128(%%rsp), %%rsp\n\t"  // keep out of the caller's red zone
+      "leaq 1f(%%rip), %%rax\n\t"
+      "pushq %%rax\n\t"
+      "pushq %%rbp\n\t"
+      "subq $8, %%rsp\n\t"
+      "stmxcsr (%%rsp)\n\t"
+      "fnstcw 4(%%rsp)\n\t"
+      "movq %%rsp, (%%rdi)\n\t"
+      "movq %%rsi, %%rsp\n\t"
+      "ldmxcsr (%%rsp)\n\t"
+      "fldcw 4(%%rsp)\n\t"
+      "addq $8, %%rsp\n\t"
+      "popq %%rbp\n\t"
+      "popq %%rax\n\t"
+      "jmpq *%%rax\n"
+      "1:\n\t" COROLIB_BRANCH_TARGET
+      "leaq 128(%%rsp), %%rsp\n\t"
+      : "+D"(save_sp), "+S"(load_sp)
+      :
+      : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+        "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)",
+        "st(3)", "st(4)", "st(5)", "st(6)", "st(7)"
+#ifdef __AVX512F__
+        ,
+        "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
+        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k1", "k2", "k3", "k4", "k5", "k6",
+        "k7"
+#endif
+  );
+}
+
+// Builds the frame switch_stack() pops on first entry: FP control state
+// copied from the creating thread, rbp = 0, resume at the trampoline with
+// the Coroutine* above it.
+void* initial_frame(void* top, Coroutine* co) {
+  auto* slot = static_cast<std::uint64_t*>(top);
+  *--slot = 0;                                             // alignment / fake return
+  *--slot = reinterpret_cast<std::uint64_t>(co);          // read by the trampoline
+  *--slot = reinterpret_cast<std::uint64_t>(&corolib_asm_trampoline);
+  *--slot = 0;                                             // rbp
+  std::uint32_t mxcsr;
+  std::uint16_t fpucw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fpucw));
+  std::uint64_t control = mxcsr | (static_cast<std::uint64_t>(fpucw) << 32);
+  *--slot = control;
+  return slot;
+}
+
+}  // namespace
+}  // namespace corolib::detail
+
+#elif defined(__aarch64__)
+
+#if defined(__ARM_FEATURE_BTI_DEFAULT)
+#define COROLIB_BTI "bti c\n\t"
+#define COROLIB_BTI_J "bti j\n\t"
+#else
+#define COROLIB_BTI ""
+#define COROLIB_BTI_J ""
+#endif
+
+// First code a new coroutine runs: x19 holds its Coroutine* (restored from
+// the initial frame), fp is zero, ending frame chains.
+asm(R"(
+  .text
+  .p2align 4
+  .type corolib_asm_trampoline, %function
+corolib_asm_trampoline:
+  .cfi_startproc
+  .cfi_undefined x30
+  )" COROLIB_BTI R"(
+  mov x0, x19
+  bl corolib_asm_coroutine_start
+  brk #0
+  .cfi_endproc
+  .size corolib_asm_trampoline, .-corolib_asm_trampoline
+)");
+
+extern "C" void corolib_asm_trampoline();
+
+namespace corolib::detail {
+namespace {
+
+// Saves fp, the resume address and x19 below sp; x19-x28 and d8-d15 are
+// declared clobbered so the compiler spills only live ones. The saved frame
+// holds, from low to high: x19, (pad), fp, resume address.
+[[gnu::always_inline]] inline void switch_stack(void** save_sp, void* load_sp) {
+  register void** x0 asm("x0") = save_sp;
+  register void* x1 asm("x1") = load_sp;
+  asm volatile(
+      "adr x9, 1f\n\t"
+      "stp x29, x9, [sp, #-16]!\n\t"
+      "stp x19, xzr, [sp, #-16]!\n\t"
+      "mov x10, sp\n\t"
+      "str x10, [x0]\n\t"
+      "mov sp, x1\n\t"
+      "ldp x19, x10, [sp], #16\n\t"
+      "ldp x29, x9, [sp], #16\n\t"
+      "br x9\n"
+      "1:\n\t" COROLIB_BTI_J
+      : "+r"(x0), "+r"(x1)
+      :
+      : "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+        "x15", "x16", "x17", "x18", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27",
+        "x28", "x30", "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8",
+        "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20",
+        "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+}
+
+void* initial_frame(void* top, Coroutine* co) {
+  auto* slot = static_cast<std::uint64_t*>(top);
+  *--slot = reinterpret_cast<std::uint64_t>(&corolib_asm_trampoline);  // resume address
+  *--slot = 0;                                                          // fp
+  *--slot = 0;                                                          // pad
+  *--slot = reinterpret_cast<std::uint64_t>(co);                        // x19
+  return slot;
+}
+
+}  // namespace
+}  // namespace corolib::detail
+
+#else
+#error "the asm backend supports x86-64 and aarch64; pick another COROLIB_BACKEND"
+#endif
+
+namespace corolib::detail {
+
+const char* const kBackendName = "asm";
+const bool kBackendSupportsPool = true;
+const bool kBackendSwitchesStacks = true;
+
+Coroutine* backend_create(std::size_t stack_size) {
+  auto* co = new AsmCoroutine;
+  co->stack.allocate(stack_size);
+  co->stack_bottom = co->stack.bottom();
+  co->stack_size = co->stack.size();
+  co->tsan_fiber = sanitizer_create_fiber();
+  co->sp = initial_frame(co->stack.top(), co);
+  return co;
+}
+
+void backend_destroy(Coroutine* co) {
+  sanitizer_destroy_fiber(co->tsan_fiber);
+  delete static_cast<AsmCoroutine*>(co);
+}
+
+Coroutine* backend_leader() {
+  thread_local AsmCoroutine leader;
+  return &leader;
+}
+
+void backend_switch(Coroutine* from, Coroutine* to) {
+  switch_stack(&static_cast<AsmCoroutine*>(from)->sp, static_cast<AsmCoroutine*>(to)->sp);
+}
+
+}  // namespace corolib::detail
