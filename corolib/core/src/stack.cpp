@@ -13,6 +13,11 @@
 
 #include "coroutine_impl.hpp"
 #include "current.hpp"
+#include "sanitizers.hpp"
+
+#ifdef COROLIB_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -148,6 +153,11 @@ void CoroutineStack::allocate(std::size_t size) {
   }
   bottom_ = static_cast<char*>(memory) + guard;
   size_ = size;
+#ifdef COROLIB_ASAN
+  // A new mapping may reuse addresses of a freed stack whose frames ASan
+  // still has poisoned.
+  __asan_unpoison_memory_region(bottom_, size_);
+#endif
 #ifdef COROLIB_HAVE_VALGRIND
   valgrind_id_ = VALGRIND_STACK_REGISTER(bottom_, top());
 #endif
