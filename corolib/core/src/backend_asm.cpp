@@ -121,11 +121,11 @@ void* initial_frame(void* top, Coroutine* co) {
 
 #elif defined(__aarch64__)
 
+// Both the trampoline and the resume point are reached by `br` through a
+// register other than x16/x17, which only `bti j` accepts.
 #if defined(__ARM_FEATURE_BTI_DEFAULT)
-#define COROLIB_BTI "bti c\n\t"
 #define COROLIB_BTI_J "bti j\n\t"
 #else
-#define COROLIB_BTI ""
 #define COROLIB_BTI_J ""
 #endif
 
@@ -138,7 +138,7 @@ asm(R"(
 corolib_asm_trampoline:
   .cfi_startproc
   .cfi_undefined x30
-  )" COROLIB_BTI R"(
+  )" COROLIB_BTI_J R"(
   mov x0, x19
   bl corolib_asm_coroutine_start
   brk #0

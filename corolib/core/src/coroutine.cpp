@@ -19,6 +19,59 @@
 #define COROLIB_STACK_SIZE (1024 * 1024)
 #endif
 
+// Returning from a switch without `ret` (x86-64).
+//
+// After a switch, the CPU's return-stack predictor still holds the return
+// addresses the *other* context pushed, so the first `ret` on the way back
+// to the caller of enter()/yield() is always mispredicted (about 4 ns each
+// on the development machine, two per enter+yield round trip; see
+// docs/PERFORMANCE.md).
+// switch_to() and enter() therefore end in a tail call to a stub that pops
+// the return address and jumps to it: an indirect jump, which the branch
+// predictor learns, instead of a return it cannot predict. Each function
+// gets its own stub (its own jump to learn). The result never depends on the
+// tail call: if the compiler emits a plain call instead, the stub "returns"
+// into the function, which then returns normally.
+//
+// Not with -fcf-protection: shadow stacks and IBT forbid such jumps.
+#if defined(__x86_64__) && !defined(__CET__)
+#define COROLIB_JUMP_RETURN 1
+extern "C" {
+[[gnu::visibility("hidden")]] void corolib_enter_return() noexcept;
+[[gnu::visibility("hidden")]] corolib::CoroutineAction corolib_switch_return(
+    corolib::CoroutineAction action) noexcept;
+}
+asm(R"(
+  .text
+  .p2align 4
+  .globl corolib_enter_return
+  .hidden corolib_enter_return
+  .type corolib_enter_return, @function
+corolib_enter_return:
+  .cfi_startproc
+  popq %rcx
+  .cfi_adjust_cfa_offset -8
+  .cfi_register rip, rcx
+  jmpq *%rcx
+  .cfi_endproc
+  .size corolib_enter_return, .-corolib_enter_return
+
+  .p2align 4
+  .globl corolib_switch_return
+  .hidden corolib_switch_return
+  .type corolib_switch_return, @function
+corolib_switch_return:
+  .cfi_startproc
+  movl %edi, %eax
+  popq %rcx
+  .cfi_adjust_cfa_offset -8
+  .cfi_register rip, rcx
+  jmpq *%rcx
+  .cfi_endproc
+  .size corolib_switch_return, .-corolib_switch_return
+)");
+#endif
+
 namespace corolib {
 namespace detail {
 namespace {
@@ -106,24 +159,38 @@ Coroutine* allocate() {
   return prepare(co);
 }
 
+// The calling thread's state. Out of line, and the empty asm keeps the
+// optimiser from treating it as a pure function, so no caller can reuse the
+// address after a switch (it may then run on another thread).
+[[gnu::noinline]] ThreadState& this_thread_state() {
+  ThreadState* state = &thread_state;
+  asm volatile("" : "+r"(state));
+  return *state;
+}
+
+Coroutine* running_or_leader(ThreadState& state) {
+  if (state.current != nullptr) return state.current;
+  if (state.leader != nullptr) return state.leader;
+  return leader_slow();
+}
+
 }  // namespace
 
 [[gnu::noinline]] Coroutine* current_coroutine() { return thread_state.current; }
 
 [[gnu::noinline]] void set_current_coroutine(Coroutine* co) { thread_state.current = co; }
 
-[[gnu::noinline]] Coroutine* current_or_leader() {
-  ThreadState& state = thread_state;
-  if (state.current != nullptr) return state.current;
-  if (state.leader != nullptr) return state.leader;
-  return leader_slow();
-}
+[[gnu::noinline]] Coroutine* current_or_leader() { return running_or_leader(thread_state); }
 
 [[gnu::noinline]] Scheduler* thread_scheduler_fresh() { return thread_state.scheduler; }
 
 Coroutine* current_coroutine_for_signal() { return thread_state.current; }
 
-CoroutineAction switch_to(Coroutine* from, Coroutine* to, CoroutineAction action) {
+// Not instrumented by ASan: a pooled coroutine resumes inside the switch_to()
+// frame it terminated in, whose fake stack (detect_stack_use_after_return)
+// was released at termination.
+[[gnu::no_sanitize_address]] CoroutineAction switch_to(Coroutine* from, Coroutine* to,
+                                                       CoroutineAction action) {
   to->action = action;
   if (kBackendSwitchesStacks) {
     void* fake_stack_save = nullptr;
@@ -135,7 +202,11 @@ CoroutineAction switch_to(Coroutine* from, Coroutine* to, CoroutineAction action
     backend_switch(from, to);
   }
   set_current_coroutine(from->is_leader ? nullptr : from);
+#ifdef COROLIB_JUMP_RETURN
+  return corolib_switch_return(from->action);
+#else
   return from->action;
+#endif
 }
 
 void on_first_entry(Coroutine* self) {
@@ -169,25 +240,32 @@ Coroutine* create(CoroutineEntry entry, void* opaque) {
 }
 
 void enter(Coroutine* co) {
-  Coroutine* from = detail::current_or_leader();
+  Coroutine* from = nullptr;
   Coroutine* head = co;
   Coroutine* tail = co;
   co->next = nullptr;
+  bool from_wakeup_list = false;  // only the first coroutine is entered directly
   while (head != nullptr) {
     Coroutine* to = head;
     head = to->next;
     if (head == nullptr) tail = nullptr;
     to->next = nullptr;
 
-    if (const char* where = to->scheduled.load(std::memory_order_acquire)) {
+    if (from_wakeup_list) {
+      clear_scheduled(to);  // claimed by wake_deferred()/wake()
+    } else if (const char* where = to->scheduled.load(std::memory_order_acquire)) {
       fprintf(stderr, "corolib: coroutine entered while already scheduled by %s\n", where);
       abort();
     }
+    from_wakeup_list = true;
     if (to->caller != nullptr) {
       detail::die("coroutine re-entered recursively (it is running or on the chain of callers)");
     }
+    // One look-up per switch: `state` is stale once switch_to() returns.
+    detail::ThreadState& state = detail::this_thread_state();
+    if (from == nullptr) from = detail::running_or_leader(state);
     to->caller = from;
-    to->home.store(detail::thread_scheduler_fresh(), std::memory_order_relaxed);
+    to->home.store(state.scheduler, std::memory_order_relaxed);
     CoroutineAction action = detail::switch_to(from, to, CoroutineAction::kEnter);
 
     // Wakeups queued by `to` run next, before anything pending before.
@@ -201,6 +279,9 @@ void enter(Coroutine* co) {
       detail::pool_release(to);
     }
   }
+#ifdef COROLIB_JUMP_RETURN
+  return corolib_enter_return();
+#endif
 }
 
 void enter_if_inactive(Coroutine* co) {
@@ -221,12 +302,17 @@ bool in_coroutine() { return detail::current_coroutine() != nullptr; }
 
 bool entered(const Coroutine* co) { return co->caller != nullptr; }
 
-void wake_deferred(Coroutine* co) {
+namespace {
+
+// wake_deferred() on behalf of `who`: claims co (so a second wakeup aborts
+// naming both callers) and appends it to the current coroutine's list.
+void defer_wakeup(Coroutine* co, const char* who) {
   Coroutine* self = detail::current_coroutine();
   if (self == nullptr) {
     enter(co);
     return;
   }
+  mark_scheduled(co, who);
   co->next = nullptr;
   if (self->wakeup_tail != nullptr) {
     self->wakeup_tail->next = co;
@@ -235,6 +321,10 @@ void wake_deferred(Coroutine* co) {
   }
   self->wakeup_tail = co;
 }
+
+}  // namespace
+
+void wake_deferred(Coroutine* co) { defer_wakeup(co, "wake_deferred"); }
 
 void set_thread_scheduler(Scheduler* scheduler) { detail::thread_state.scheduler = scheduler; }
 
@@ -257,7 +347,7 @@ void clear_scheduled(Coroutine* co) { co->scheduled.store(nullptr, std::memory_o
 void wake(Coroutine* co, const char* who) {
   Scheduler* home = home_scheduler(co);
   if (home == nullptr || home == thread_scheduler()) {
-    wake_deferred(co);
+    defer_wakeup(co, who);
     return;
   }
   mark_scheduled(co, who);

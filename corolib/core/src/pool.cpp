@@ -126,7 +126,7 @@ Coroutine* pool_acquire() {
 
 void pool_release(Coroutine* co) {
   if (!enabled.load(std::memory_order_relaxed) ||
-      co->stack_size != round_stack_size(default_stack_size())) {
+      co->stack_size != default_stack_size()) {  // already rounded to pages
     backend_destroy(co);
     return;
   }

@@ -34,8 +34,11 @@
 
 namespace corolib::detail {
 
-// Before leaving the current stack for `to`'s.
-inline void sanitizer_start_switch(void** fake_stack_save, Coroutine* to) {
+// Before leaving the current stack for `to`'s. Always inlined: TSan keeps a
+// shadow call stack per fiber, so no instrumented frame may be entered before
+// this switch and left after it (the sigsetjmp backends count on it).
+[[gnu::always_inline]] inline void sanitizer_start_switch(void** fake_stack_save,
+                                                          Coroutine* to) {
 #ifdef COROLIB_ASAN
   __sanitizer_start_switch_fiber(fake_stack_save, to->stack_bottom, to->stack_size);
 #else

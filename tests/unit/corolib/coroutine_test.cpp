@@ -239,10 +239,16 @@ TEST_P(CoroutineTest, FloatingPointControlStateIsPerCoroutine) {
   corolib::enter(co);
   int mode_outside = std::fegetround();
   corolib::enter(co);
+  // Only the asm backend on x86-64 keeps MXCSR/x87 control per coroutine
+  // (aarch64's ABI leaves FPCR to the caller; QEMU's backends share it too).
+#if defined(__x86_64__)
   if (std::string(corolib::backend_name()) == "asm") {
     EXPECT_EQ(mode_outside, FE_TONEAREST);
     EXPECT_EQ(mode_inside, FE_UPWARD);
   }
+#else
+  (void)mode_outside;
+#endif
   std::fesetround(FE_TONEAREST);
 }
 

@@ -72,7 +72,9 @@ bool entered(const Coroutine* co);
 // Appends co to the current coroutine's wakeup list: co is entered when the
 // current coroutine next yields or terminates, after any earlier entries.
 // Outside a coroutine, co is entered immediately. co must not be entered or
-// already on a wakeup list.
+// already on a wakeup list: a second wakeup aborts, naming both wakers
+// (wake_deferred, or the `who` of corolib::wake()), and so does entering co
+// directly while it is queued.
 void wake_deferred(Coroutine* co);
 
 // Aborts with a message unless called from a coroutine (debug builds only).
