@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -41,6 +42,15 @@ class Daemon {
   int run() {
     loop_.enter_soon(corolib::create([this] { accept_loop(); }));
     loop_.enter_soon(corolib::create([this] { signal_loop(); }));
+    if (hooks_.watchdog_interval.count() > 0 && hooks_.on_watchdog) {
+      ++timers_;
+      loop_.enter_soon(corolib::create([this] { watchdog_loop(); }));
+    }
+    if (hooks_.status_interval.count() > 0 && hooks_.on_status) {
+      hooks_.on_status(status_now(Clock::now()));
+      ++timers_;
+      loop_.enter_soon(corolib::create([this] { status_loop(); }));
+    }
     if (hooks_.on_ready) hooks_.on_ready();
     spdlog::info("ready: serving {} export(s) on {}", exports_.exports.size(), listener_.path());
     loop_.run_until([this] { return finished_; });
@@ -74,6 +84,51 @@ class Daemon {
       handle(fd);
     }
     accepting_ = false;
+  }
+
+  // Sleeps until `deadline` in short steps; false once the timers must end.
+  coroutine_fn bool timer_sleep(Clock::time_point deadline) {
+    while (!timers_stop_) {
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) return true;
+      corolib::co_sleep(std::min<Clock::duration>(deadline - now, std::chrono::milliseconds(50)));
+    }
+    return false;
+  }
+
+  coroutine_fn void watchdog_loop() {
+    Clock::time_point next = Clock::now();
+    for (;;) {
+      hooks_.on_watchdog();
+      next += hooks_.watchdog_interval;
+      if (!timer_sleep(next)) break;
+    }
+    --timers_;
+  }
+
+  DaemonStatus status_now(Clock::time_point now) {
+    const std::uint64_t requests = server_.stats().requests;
+    DaemonStatus s;
+    s.exports = exports_.exports.size();
+    s.clients = server_.active_connections();
+    s.stopping = stopping_;
+    const double seconds = std::chrono::duration<double>(now - last_status_).count();
+    if (seconds > 0 && requests >= last_requests_) {
+      s.iops = static_cast<double>(requests - last_requests_) / seconds;
+    }
+    last_requests_ = requests;
+    last_status_ = now;
+    return s;
+  }
+
+  coroutine_fn void status_loop() {
+    Clock::time_point next = Clock::now();
+    for (;;) {
+      next += hooks_.status_interval;
+      if (!timer_sleep(next)) break;
+      hooks_.on_status(status_now(Clock::now()));
+    }
+    --timers_;
   }
 
   coroutine_fn void handle(int fd) {
@@ -132,7 +187,9 @@ class Daemon {
         return;
       }
       if (sig == SIGHUP) {
+        if (hooks_.on_reloading) hooks_.on_reloading();
         reload();
+        if (hooks_.on_reloaded) hooks_.on_reloaded();
       } else if (sig == SIGTERM || sig == SIGINT) {
         if (!stopping_) {
           spdlog::info("{}: shutting down ({} connection(s) open)", strsignal(sig), live_);
@@ -203,6 +260,8 @@ class Daemon {
     while (accepting_) corolib::co_sleep(std::chrono::milliseconds(10));
     listener_.close();
     if (listener_.remove_file()) spdlog::debug("removed {}", listener_.path());
+    timers_stop_ = true;
+    while (timers_ > 0) corolib::co_sleep(std::chrono::milliseconds(10));
     spdlog::info("stopped: {} export(s) flushed, exit status {}", flushed, exit_code_);
     finished_ = true;
   }
@@ -223,6 +282,10 @@ class Daemon {
   bool accepting_ = true;
   bool finished_ = false;
   int exit_code_ = 0;
+  int timers_ = 0;  // watchdog/status coroutines running
+  bool timers_stop_ = false;
+  std::uint64_t last_requests_ = 0;
+  Clock::time_point last_status_ = Clock::now();
   config::LogLevel level_ = config_.log_level;  // as last set
 };
 

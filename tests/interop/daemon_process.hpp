@@ -107,9 +107,13 @@ inline bool can_connect(const std::string& socket_path) {
 
 class DaemonProcess {
  public:
-  DaemonProcess(std::vector<std::string> args, std::string log_path)
+  // `env`: NAME=VALUE entries added to the child's environment; `program`
+  // replaces COROBD_BINARY as argv[0] (e.g. systemd-socket-activate, looked
+  // up in PATH) when not empty.
+  DaemonProcess(std::vector<std::string> args, std::string log_path,
+                std::vector<std::string> env = {}, std::string program = {})
       : log_path_(std::move(log_path)) {
-    args.insert(args.begin(), COROBD_BINARY);
+    args.insert(args.begin(), program.empty() ? std::string(COROBD_BINARY) : program);
     pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -123,7 +127,8 @@ class DaemonProcess {
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
+      for (auto& e : env) ::putenv(e.data());
+      ::execvp(argv[0], argv.data());
       ::_exit(127);
     }
   }

@@ -26,20 +26,42 @@
 // - Seams for systemd (issue 9): hooks.listen_fd serves an inherited,
 //   already listening socket instead of creating config.socket_path (which
 //   is then neither created nor removed); on_ready/on_stopping are where
-//   sd_notify(READY=1 / STOPPING=1) go.
+//   sd_notify(READY=1 / STOPPING=1) go. on_reloading/on_reloaded bracket
+//   the SIGHUP handling. With status_interval > 0, on_status is called from
+//   a timer coroutine on the loop right before on_ready and then every
+//   status_interval; with watchdog_interval > 0, on_watchdog is called every
+//   watchdog_interval from the loop (so a stuck loop stops the pings). Both
+//   timers keep running during shutdown and end before run_daemon returns.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 
 #include "config/config.hpp"
 
 namespace corobd {
 
+// What on_status reports: the exports, the sessions running now, and the
+// requests per second over the last interval (requests are counted by
+// nbd::Server when a session ends, so the rate covers finished sessions).
+struct DaemonStatus {
+  std::size_t exports = 0;
+  std::size_t clients = 0;
+  double iops = 0.0;
+  bool stopping = false;
+};
+
 struct DaemonHooks {
   int listen_fd = -1;
   std::function<void()> on_ready{};
   std::function<void()> on_stopping{};
+  std::function<void()> on_reloading{};
+  std::function<void()> on_reloaded{};
+  std::chrono::milliseconds status_interval{0};
+  std::function<void(const DaemonStatus&)> on_status{};
+  std::chrono::microseconds watchdog_interval{0};
+  std::function<void()> on_watchdog{};
   std::chrono::milliseconds shutdown_grace{3000};
   std::chrono::milliseconds shutdown_limit{30000};
 };
