@@ -42,7 +42,7 @@ coroutine_fn SessionResult Server::run(int fd, bool refusing) {
   std::shared_ptr<const ExportRegistry> exports;
   if (attach(&connection)) {
     exports = this->exports();
-    server_detail::SessionContext ctx{*this, options_, pool_, fd, &result};
+    server_detail::SessionContext ctx{*this, options_, pool_, fd, &result, &connection};
     server_detail::Negotiated negotiated;
     bool transmission = false;
     {
@@ -86,10 +86,10 @@ void Server::detach(Connection* c) {
   }
   if (c->next != nullptr) c->next->prev = c->prev;
   --active_;
+  requests_.fetch_add(c->requests.load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
 void Server::account(const SessionResult& r) {
-  requests_.fetch_add(r.counters.requests, std::memory_order_relaxed);
   errors_.fetch_add(r.counters.errors, std::memory_order_relaxed);
   bytes_read_.fetch_add(r.counters.bytes_read, std::memory_order_relaxed);
   bytes_written_.fetch_add(r.counters.bytes_written, std::memory_order_relaxed);
@@ -119,7 +119,14 @@ ServerStats Server::stats() const {
   s.connections = connections_total_.load(std::memory_order_relaxed);
   s.active_connections = active_connections();
   s.negotiated = negotiated_.load(std::memory_order_relaxed);
-  s.requests = requests_.load(std::memory_order_relaxed);
+  {
+    // Ended connections were added to requests_ by detach(), under the lock.
+    std::lock_guard<std::mutex> lock(mutex_);
+    s.requests = requests_.load(std::memory_order_relaxed);
+    for (const Connection* c = connections_; c != nullptr; c = c->next) {
+      s.requests += c->requests.load(std::memory_order_relaxed);
+    }
+  }
   s.errors = errors_.load(std::memory_order_relaxed);
   s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
   s.bytes_written = bytes_written_.load(std::memory_order_relaxed);

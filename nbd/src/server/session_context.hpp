@@ -17,6 +17,7 @@ struct SessionContext {
   RequestBufferPool& pool;
   int fd = -1;
   SessionResult* result = nullptr;
+  Server::Connection* connection = nullptr;
 
   // Records why the connection ends. A read that found the peer gone (0) is
   // classified as a shutdown when disconnect_all() closed the socket.

@@ -78,6 +78,7 @@ coroutine_fn bool Transmission::receive_one() {
     return false;
   }
   ++counters_.requests;
+  ctx_.connection->requests.store(counters_.requests, std::memory_order_relaxed);
   Job job{*decoded, {}, {}};
   const Request& req = job.req;
   if (req.type == kCmdDisc) {

@@ -279,6 +279,8 @@ TEST_P(TransmissionTest, CountersAreReported) {
   write(*c, 0, pattern(4096, 1));
   read(*c, 0, 4096);
   EXPECT_EQ(error_of(*c, {0, 99, 1, 0, 0}), nbd::kErrInval);
+  // Requests of a connection still open count already.
+  EXPECT_EQ(server_.server().stats().requests, 3u);
   c->send_request({0, nbd::kCmdDisc, 2, 0, 0});
   auto r = server_.wait_result(0);
   EXPECT_EQ(r.end, SessionEnd::kDisconnect);

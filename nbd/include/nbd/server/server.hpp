@@ -88,6 +88,9 @@ class Server {
   // so that the session code can name it.
   struct Connection {
     int fd = -1;
+    // Requests received so far; written only by the connection's own loop
+    // (a plain store, no shared cache line), read by stats().
+    std::atomic<std::uint64_t> requests{0};
     Connection* prev = nullptr;
     Connection* next = nullptr;
   };

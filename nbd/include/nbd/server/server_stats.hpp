@@ -3,10 +3,10 @@
 //
 // Contract
 // - A snapshot returned by Server::stats(), callable from any thread.
-// - Connection counts are live; request, error and byte totals include a
-//   connection's counters once it has ended (they are added up at the end
-//   of each connection, not per request: no shared cache line on the hot
-//   path).
+// - Connection and request counts are live (each connection publishes its
+//   own request count; stats() adds them up). Error and byte totals include
+//   a connection's counters once it has ended (added up at the end of each
+//   connection: no shared cache line on the hot path).
 #pragma once
 
 #include <cstdint>
