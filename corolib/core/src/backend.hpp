@@ -9,6 +9,10 @@
 
 #include "coroutine_impl.hpp"
 
+#if defined(COROLIB_BACKEND_ASM)
+#include "asm_switch.hpp"
+#endif
+
 namespace corolib::detail {
 
 // Backend name, as reported by corolib::backend_name().
@@ -19,8 +23,16 @@ extern const char* const kBackendName;
 extern const bool kBackendSupportsPool;
 
 // True when switching changes stacks inside one thread (asm, ucontext,
-// sigaltstack): the core then annotates switches for ASan and TSan.
-extern const bool kBackendSwitchesStacks;
+// sigaltstack): the core then annotates switches for ASan and TSan. Known at
+// compile time: the core's coroutine.cpp is compiled once per backend, with
+// COROLIB_BACKEND_<NAME> defined.
+// (Undefined in the backend-independent files, which must not depend on it.)
+#if defined(COROLIB_BACKEND_THREAD)
+inline constexpr bool kBackendSwitchesStacks = false;
+#elif defined(COROLIB_BACKEND_ASM) || defined(COROLIB_BACKEND_UCONTEXT) || \
+    defined(COROLIB_BACKEND_SIGALTSTACK)
+inline constexpr bool kBackendSwitchesStacks = true;
+#endif
 
 // Creates a coroutine with a stack of at least stack_size usable bytes. The
 // first switch to it must call on_first_entry() then coroutine_main(co).
@@ -36,7 +48,18 @@ void backend_destroy(Coroutine* co);
 Coroutine* backend_leader();
 
 // Saves the running context into `from` and resumes `to`. Returns when some
-// thread switches back to `from`.
+// thread switches back to `from`, which then sets itself current.
+//
+// The asm backend instead provides, inline (asm_switch.hpp),
+//   backend_switch_publishing(from, to, Coroutine** current, Coroutine* next)
+// which stores `next` into *current between saving `from` and resuming `to`:
+// nothing is left to do on arrival, and a stack overflow while saving `from`
+// is still reported against `from`.
+#if defined(COROLIB_BACKEND_ASM)
+#define COROLIB_BACKEND_PUBLISHES_CURRENT 1
+#else
+#define COROLIB_BACKEND_PUBLISHES_CURRENT 0
 void backend_switch(Coroutine* from, Coroutine* to);
+#endif
 
 }  // namespace corolib::detail

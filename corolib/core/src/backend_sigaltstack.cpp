@@ -141,7 +141,6 @@ void make_initial_context(SigaltstackCoroutine* co) {
 
 const char* const kBackendName = "sigaltstack";
 const bool kBackendSupportsPool = true;
-const bool kBackendSwitchesStacks = true;
 
 Coroutine* backend_create(std::size_t stack_size) {
   auto* co = new SigaltstackCoroutine;

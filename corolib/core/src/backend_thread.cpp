@@ -92,7 +92,6 @@ void* thread_main(void* arg) {
 
 const char* const kBackendName = "thread";
 const bool kBackendSupportsPool = false;
-const bool kBackendSwitchesStacks = false;
 
 Coroutine* backend_create(std::size_t stack_size) {
   auto* co = new ThreadCoroutine;

@@ -87,7 +87,6 @@ void trampoline(int low, int high) {
 
 const char* const kBackendName = "ucontext";
 const bool kBackendSupportsPool = true;
-const bool kBackendSwitchesStacks = true;
 
 Coroutine* backend_create(std::size_t stack_size) {
   auto* co = new UcontextCoroutine;

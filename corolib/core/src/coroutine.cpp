@@ -26,8 +26,8 @@
 // to the caller of enter()/yield() is always mispredicted (about 4 ns each
 // on the development machine, two per enter+yield round trip; see
 // docs/PERFORMANCE.md).
-// switch_to() and enter() therefore end in a tail call to a stub that pops
-// the return address and jumps to it: an indirect jump, which the branch
+// enter() and yield() therefore end in a tail call to a stub that pops the
+// return address and jumps to it: an indirect jump, which the branch
 // predictor learns, instead of a return it cannot predict. Each function
 // gets its own stub (its own jump to learn). The result never depends on the
 // tail call: if the compiler emits a plain call instead, the stub "returns"
@@ -38,39 +38,73 @@
 #define COROLIB_JUMP_RETURN 1
 extern "C" {
 [[gnu::visibility("hidden")]] void corolib_enter_return() noexcept;
-[[gnu::visibility("hidden")]] corolib::CoroutineAction corolib_switch_return(
-    corolib::CoroutineAction action) noexcept;
+[[gnu::visibility("hidden")]] void corolib_yield_return() noexcept;
 }
-asm(R"(
-  .text
-  .p2align 4
-  .globl corolib_enter_return
-  .hidden corolib_enter_return
-  .type corolib_enter_return, @function
-corolib_enter_return:
-  .cfi_startproc
-  popq %rcx
-  .cfi_adjust_cfa_offset -8
-  .cfi_register rip, rcx
-  jmpq *%rcx
-  .cfi_endproc
-  .size corolib_enter_return, .-corolib_enter_return
-
-  .p2align 4
-  .globl corolib_switch_return
-  .hidden corolib_switch_return
-  .type corolib_switch_return, @function
-corolib_switch_return:
-  .cfi_startproc
-  movl %edi, %eax
-  popq %rcx
-  .cfi_adjust_cfa_offset -8
-  .cfi_register rip, rcx
-  jmpq *%rcx
-  .cfi_endproc
-  .size corolib_switch_return, .-corolib_switch_return
-)");
+#define COROLIB_JUMP_RETURN_STUB(name) \
+  "  .p2align 4\n"                     \
+  "  .globl " name "\n"                 \
+  "  .hidden " name "\n"                \
+  "  .type " name ", @function\n"       \
+  name ":\n"                            \
+  "  .cfi_startproc\n"                  \
+  "  popq %rcx\n"                       \
+  "  .cfi_adjust_cfa_offset -8\n"       \
+  "  .cfi_register rip, rcx\n"          \
+  "  jmpq *%rcx\n"                      \
+  "  .cfi_endproc\n"                    \
+  "  .size " name ", .-" name "\n"
+asm("  .text\n" COROLIB_JUMP_RETURN_STUB("corolib_enter_return")
+        COROLIB_JUMP_RETURN_STUB("corolib_yield_return"));
 #endif
+
+// The switch path (switch_to() and the functions it is inlined into) is not
+// instrumented by ASan: a pooled coroutine resumes inside the frame it
+// terminated in, whose fake stack (detect_stack_use_after_return) was
+// released at termination.
+#define COROLIB_SWITCH_PATH gnu::no_sanitize_address
+
+// The calling thread's coroutine state.
+//
+// A coroutine may resume on another thread, so the address of this
+// thread_local must never be cached across a switch (QEMU's coroutine-TLS
+// problem): compilers treat the thread pointer as constant within a function.
+// fresh_thread_state() computes the address in an asm volatile statement
+// (x86-64, initial-exec TLS: %fs:0 plus the variable's offset), which the
+// compiler can neither reuse nor move across a switch; elsewhere it is an
+// out-of-line call with the same effect. Call it afresh after every switch.
+namespace corolib::detail {
+struct ThreadState {
+  Coroutine* current = nullptr;  // running coroutine; nullptr on the thread's own stack
+  Coroutine* leader = nullptr;   // context of the thread's own stack, once known
+  Scheduler* scheduler = nullptr;
+};
+}  // namespace corolib::detail
+
+extern "C" {
+[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] thread_local corolib::detail::
+    ThreadState corolib_thread_state;
+}
+
+namespace corolib::detail {
+namespace {
+#if defined(__x86_64__)
+[[gnu::always_inline]] inline ThreadState* fresh_thread_state() {
+  ThreadState* state;
+  asm volatile(
+      "movq %%fs:0, %0\n\t"
+      "addq corolib_thread_state@gottpoff(%%rip), %0"
+      : "=r"(state));
+  return state;
+}
+#else
+[[gnu::noinline]] ThreadState* fresh_thread_state() {
+  ThreadState* state = &corolib_thread_state;
+  asm volatile("" : "+r"(state));
+  return state;
+}
+#endif
+}  // namespace
+}  // namespace corolib::detail
 
 namespace corolib {
 namespace detail {
@@ -78,21 +112,13 @@ namespace {
 
 std::atomic<std::size_t> configured_stack_size{COROLIB_STACK_SIZE};
 
-struct ThreadState {
-  Coroutine* current = nullptr;
-  Coroutine* leader = nullptr;
-  Scheduler* scheduler = nullptr;
-};
-
-thread_local ThreadState thread_state;
-
 [[noreturn]] void die(const char* message) {
   fprintf(stderr, "corolib: %s\n", message);
   abort();
 }
 
 [[gnu::noinline]] Coroutine* leader_slow() {
-  ThreadState& state = thread_state;
+  ThreadState& state = *fresh_thread_state();
   Coroutine* leader = backend_leader();
   leader->is_leader = true;
   if (kBackendSwitchesStacks) leader->tsan_fiber = sanitizer_current_fiber();
@@ -108,7 +134,7 @@ void arrive(void* fake_stack_save, Coroutine* self) {
   std::size_t old_size = 0;
   sanitizer_finish_switch(fake_stack_save, &old_bottom, &old_size);
   if (self->is_leader || old_bottom == nullptr) return;
-  Coroutine* leader = thread_state.leader;
+  Coroutine* leader = fresh_thread_state()->leader;
   if (leader != nullptr && leader->stack_bottom == nullptr) {
     leader->stack_bottom = const_cast<void*>(old_bottom);
     leader->stack_size = old_size;
@@ -134,16 +160,6 @@ void run_entry(Coroutine* self) noexcept {
   }
 }
 
-// Moves co's wakeup list to the front of the pending list.
-void prepend_wakeups(Coroutine* co, Coroutine*& head, Coroutine*& tail) {
-  if (co->wakeup_head == nullptr) return;
-  co->wakeup_tail->next = head;
-  if (head == nullptr) tail = co->wakeup_tail;
-  head = co->wakeup_head;
-  co->wakeup_head = nullptr;
-  co->wakeup_tail = nullptr;
-}
-
 Coroutine* prepare(Coroutine* co) {
   co->caller = nullptr;
   co->next = nullptr;
@@ -159,55 +175,93 @@ Coroutine* allocate() {
   return prepare(co);
 }
 
-// The calling thread's state. Out of line, and the empty asm keeps the
-// optimiser from treating it as a pure function, so no caller can reuse the
-// address after a switch (it may then run on another thread).
-[[gnu::noinline]] ThreadState& this_thread_state() {
-  ThreadState* state = &thread_state;
-  asm volatile("" : "+r"(state));
-  return *state;
-}
-
 Coroutine* running_or_leader(ThreadState& state) {
   if (state.current != nullptr) return state.current;
   if (state.leader != nullptr) return state.leader;
   return leader_slow();
 }
 
-}  // namespace
-
-[[gnu::noinline]] Coroutine* current_coroutine() { return thread_state.current; }
-
-[[gnu::noinline]] void set_current_coroutine(Coroutine* co) { thread_state.current = co; }
-
-[[gnu::noinline]] Coroutine* current_or_leader() { return running_or_leader(thread_state); }
-
-[[gnu::noinline]] Scheduler* thread_scheduler_fresh() { return thread_state.scheduler; }
-
-Coroutine* current_coroutine_for_signal() { return thread_state.current; }
-
-// Not instrumented by ASan: a pooled coroutine resumes inside the switch_to()
-// frame it terminated in, whose fake stack (detect_stack_use_after_return)
-// was released at termination.
-[[gnu::no_sanitize_address]] CoroutineAction switch_to(Coroutine* from, Coroutine* to,
-                                                       CoroutineAction action) {
+// Switches from `from` (the running coroutine or leader of the thread whose
+// state is `state`) to `to`, handing it `action`. Returns the action handed
+// back when someone switches to `from`. Handles sanitizer annotations and the
+// current-coroutine pointer. Inlined, so every caller has its own resume
+// point (see asm_switch.hpp).
+[[gnu::always_inline, COROLIB_SWITCH_PATH]] inline CoroutineAction switch_to(
+    Coroutine* from, Coroutine* to, CoroutineAction action, ThreadState* state) {
   to->action = action;
-  if (kBackendSwitchesStacks) {
-    void* fake_stack_save = nullptr;
+  void* fake_stack_save = nullptr;
+  if constexpr (kBackendSwitchesStacks) {
     sanitizer_start_switch(action == CoroutineAction::kTerminate ? nullptr : &fake_stack_save,
                            to);
-    backend_switch(from, to);
-    arrive(fake_stack_save, from);
-  } else {
-    backend_switch(from, to);
   }
-  set_current_coroutine(from->is_leader ? nullptr : from);
-#ifdef COROLIB_JUMP_RETURN
-  return corolib_switch_return(from->action);
+#if COROLIB_BACKEND_PUBLISHES_CURRENT
+  backend_switch_publishing(from, to, &state->current, to->is_leader ? nullptr : to);
 #else
-  return from->action;
+  (void)state;  // stale once we return: we may resume on another thread
+  backend_switch(from, to);
+  fresh_thread_state()->current = from->is_leader ? nullptr : from;
 #endif
+  if constexpr (kBackendSwitchesStacks) arrive(fake_stack_save, from);
+  return from->action;
 }
+
+// Enters `to` from `from`, the running context of the thread whose state is
+// `state`. Returns how `to` came back (yielded or terminated).
+[[gnu::always_inline, COROLIB_SWITCH_PATH]] inline CoroutineAction enter_from(
+    Coroutine* from, Coroutine* to, ThreadState* state) {
+  if (to->caller != nullptr) {
+    die("coroutine re-entered recursively (it is running or on the chain of callers)");
+  }
+  to->caller = from;
+  to->home.store(state->scheduler, std::memory_order_relaxed);
+  return switch_to(from, to, CoroutineAction::kEnter, state);
+}
+
+// Takes back a coroutine that terminated.
+[[gnu::noinline]] void release_terminated(Coroutine* co) {
+  if (co->locks_held != 0) {
+    fprintf(stderr, "corolib: coroutine terminated while holding %u CoMutex lock(s)\n",
+            co->locks_held);
+    abort();
+  }
+  pool_release(co);
+}
+
+// Detaches and returns co's wakeup list (linked through `next`).
+Coroutine* take_wakeups(Coroutine* co) {
+  Coroutine* head = co->wakeup_head;
+  co->wakeup_head = nullptr;
+  co->wakeup_tail = nullptr;
+  return head;
+}
+
+// Enters, from `from`, each coroutine of a wakeup list in order; the wakeups
+// each of them leaves behind run next, before the rest of the list.
+[[gnu::noinline, COROLIB_SWITCH_PATH]] void run_wakeups(Coroutine* from, Coroutine* head) {
+  while (head != nullptr) {
+    Coroutine* to = head;
+    head = to->next;
+    to->next = nullptr;
+    clear_scheduled(to);  // claimed by wake_deferred()/wake()
+    CoroutineAction action = enter_from(from, to, fresh_thread_state());
+    if (to->wakeup_head != nullptr) {
+      Coroutine* last = to->wakeup_tail;
+      last->next = head;
+      head = take_wakeups(to);
+    }
+    if (action == CoroutineAction::kTerminate) release_terminated(to);
+  }
+}
+
+}  // namespace
+
+Coroutine* current_coroutine() { return fresh_thread_state()->current; }
+
+void set_current_coroutine(Coroutine* co) { fresh_thread_state()->current = co; }
+
+Coroutine* current_or_leader() { return running_or_leader(*fresh_thread_state()); }
+
+Coroutine* current_coroutine_for_signal() { return corolib_thread_state.current; }
 
 void on_first_entry(Coroutine* self) {
   set_current_coroutine(self);
@@ -215,11 +269,11 @@ void on_first_entry(Coroutine* self) {
   if (kBackendSwitchesStacks) arrive(nullptr, self);
 }
 
-[[noreturn]] void coroutine_main(Coroutine* self) {
+[[noreturn, COROLIB_SWITCH_PATH]] void coroutine_main(Coroutine* self) {
   for (;;) {
     run_entry(self);
     // Re-read self's state after the entry: it may have moved threads.
-    switch_to(self, self->caller, CoroutineAction::kTerminate);
+    switch_to(self, self->caller, CoroutineAction::kTerminate, fresh_thread_state());
   }
 }
 
@@ -239,46 +293,19 @@ Coroutine* create(CoroutineEntry entry, void* opaque) {
   return co;
 }
 
-void enter(Coroutine* co) {
-  Coroutine* from = nullptr;
-  Coroutine* head = co;
-  Coroutine* tail = co;
-  co->next = nullptr;
-  bool from_wakeup_list = false;  // only the first coroutine is entered directly
-  while (head != nullptr) {
-    Coroutine* to = head;
-    head = to->next;
-    if (head == nullptr) tail = nullptr;
-    to->next = nullptr;
-
-    if (from_wakeup_list) {
-      clear_scheduled(to);  // claimed by wake_deferred()/wake()
-    } else if (const char* where = to->scheduled.load(std::memory_order_acquire)) {
-      fprintf(stderr, "corolib: coroutine entered while already scheduled by %s\n", where);
-      abort();
-    }
-    from_wakeup_list = true;
-    if (to->caller != nullptr) {
-      detail::die("coroutine re-entered recursively (it is running or on the chain of callers)");
-    }
-    // One look-up per switch: `state` is stale once switch_to() returns.
-    detail::ThreadState& state = detail::this_thread_state();
-    if (from == nullptr) from = detail::running_or_leader(state);
-    to->caller = from;
-    to->home.store(state.scheduler, std::memory_order_relaxed);
-    CoroutineAction action = detail::switch_to(from, to, CoroutineAction::kEnter);
-
-    // Wakeups queued by `to` run next, before anything pending before.
-    detail::prepend_wakeups(to, head, tail);
-    if (action == CoroutineAction::kTerminate) {
-      if (to->locks_held != 0) {
-        fprintf(stderr, "corolib: coroutine terminated while holding %u CoMutex lock(s)\n",
-                to->locks_held);
-        abort();
-      }
-      detail::pool_release(to);
-    }
+[[COROLIB_SWITCH_PATH]] void enter(Coroutine* co) {
+  if (const char* where = co->scheduled.load(std::memory_order_acquire)) {
+    fprintf(stderr, "corolib: coroutine entered while already scheduled by %s\n", where);
+    abort();
   }
+  detail::ThreadState* state = detail::fresh_thread_state();
+  Coroutine* from = detail::running_or_leader(*state);
+  CoroutineAction action = detail::enter_from(from, co, state);
+  // Take co's wakeups before releasing it: a released coroutine may be
+  // reused at once, on another thread.
+  Coroutine* wakeups = co->wakeup_head != nullptr ? detail::take_wakeups(co) : nullptr;
+  if (action == CoroutineAction::kTerminate) detail::release_terminated(co);
+  if (wakeups != nullptr) detail::run_wakeups(from, wakeups);
 #ifdef COROLIB_JUMP_RETURN
   return corolib_enter_return();
 #endif
@@ -288,12 +315,16 @@ void enter_if_inactive(Coroutine* co) {
   if (!entered(co)) enter(co);
 }
 
-void yield() {
-  Coroutine* self = detail::current_coroutine();
+[[COROLIB_SWITCH_PATH]] void yield() {
+  detail::ThreadState* state = detail::fresh_thread_state();
+  Coroutine* self = state->current;
   if (self == nullptr) detail::die("yield() called outside a coroutine");
   Coroutine* to = self->caller;
   self->caller = nullptr;
-  detail::switch_to(self, to, CoroutineAction::kYield);
+  detail::switch_to(self, to, CoroutineAction::kYield, state);
+#ifdef COROLIB_JUMP_RETURN
+  return corolib_yield_return();
+#endif
 }
 
 Coroutine* self() { return detail::current_coroutine(); }
@@ -326,9 +357,11 @@ void defer_wakeup(Coroutine* co, const char* who) {
 
 void wake_deferred(Coroutine* co) { defer_wakeup(co, "wake_deferred"); }
 
-void set_thread_scheduler(Scheduler* scheduler) { detail::thread_state.scheduler = scheduler; }
+void set_thread_scheduler(Scheduler* scheduler) {
+  detail::fresh_thread_state()->scheduler = scheduler;
+}
 
-Scheduler* thread_scheduler() { return detail::thread_scheduler_fresh(); }
+Scheduler* thread_scheduler() { return detail::fresh_thread_state()->scheduler; }
 
 Scheduler* home_scheduler(const Coroutine* co) {
   return co->home.load(std::memory_order_relaxed);

@@ -67,11 +67,6 @@ class Coroutine {
 
 namespace detail {
 
-// Switches from `from` (the running coroutine or leader) to `to`, handing it
-// `action`. Returns the action handed back when someone switches to `from`.
-// Handles sanitizer annotations and the current-coroutine pointer.
-CoroutineAction switch_to(Coroutine* from, Coroutine* to, CoroutineAction action);
-
 // Runs a coroutine's entries forever: called by the backend the first time
 // `self` is switched to. Each iteration runs the entry, then switches to the
 // caller with kTerminate; a pooled coroutine is re-entered here with a new

@@ -45,14 +45,16 @@ TEST_P(LoopTimerTest, SleepersWakeInDeadlineOrder) {
   EventLoop loop;
   Tasks tasks(loop);
   std::vector<int> order;
-  for (int ms : {30, 10, 20}) {
+  // 100 ms apart: starting a sleeper (a thread, with the thread backend) on a
+  // loaded machine must not reorder the deadlines.
+  for (int ms : {300, 100, 200}) {
     tasks.spawn([&, ms] {
       EXPECT_EQ(corolib::co_sleep(milliseconds(ms)), 0);
       order.push_back(ms);
     });
   }
   tasks.run();
-  EXPECT_EQ(order, (std::vector<int>{10, 20, 30}));
+  EXPECT_EQ(order, (std::vector<int>{100, 200, 300}));
 }
 
 TEST_P(LoopTimerTest, SleepingDoesNotBlockTheLoop) {
@@ -61,7 +63,8 @@ TEST_P(LoopTimerTest, SleepingDoesNotBlockTheLoop) {
   int nops_while_sleeping = -1;
   int nops = 0;
   tasks.spawn([&] {
-    EXPECT_EQ(corolib::co_sleep(milliseconds(50)), 0);
+    // Long enough for 100 NOP round trips on a loaded machine under TSan.
+    EXPECT_EQ(corolib::co_sleep(milliseconds(500)), 0);
     nops_while_sleeping = nops;
   });
   tasks.spawn([&] {
