@@ -8,7 +8,6 @@
 #include <string_view>
 #include <utility>
 
-
 namespace nbd::server_detail {
 namespace {
 
@@ -17,7 +16,8 @@ namespace {
 constexpr int kMaxReadPieces = 16;
 // A BLOCK_STATUS reply carries at most this many descriptors.
 constexpr std::size_t kMaxDescriptors = 64;
-// The receive buffer: room for a burst of requests (32 4 KiB writes).
+// The receive buffer: room for a burst of requests (31 4 KiB writes with
+// their headers).
 constexpr std::size_t kReceiveBufferSize = 128u * 1024;
 // Room for the header of any reply but BLOCK_STATUS (error chunks included).
 constexpr std::size_t kReplyHeaderRoom = 160;
