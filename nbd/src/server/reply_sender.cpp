@@ -30,6 +30,7 @@ coroutine_fn void ReplySender::stop() {
 }
 
 coroutine_fn int ReplySender::send(iovec* iov, int count) {
+  assert(sender_ != nullptr && !stopping_ && "ReplySender::send outside start()..stop()");
   if (error_ != 0) return error_;
   while (count > 0 && iov->iov_len == 0) {
     ++iov;

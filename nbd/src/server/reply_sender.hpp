@@ -24,7 +24,8 @@
 //   stopped. Memory is bounded by the callers: each waits for its reply.
 // - start() (from a coroutine on the connection's loop thread) creates the
 //   sender coroutine; stop() waits until no reply is queued or in flight and
-//   ends it, and must be called before destruction if start() was.
+//   ends it, and must be called before destruction if start() was. send()
+//   is only called between the two.
 // - One thread: everything runs on the loop thread start() was called on.
 #pragma once
 
