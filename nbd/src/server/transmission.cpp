@@ -8,8 +8,6 @@
 #include <string_view>
 #include <utility>
 
-#include "socket_io.hpp"
-
 namespace nbd::server_detail {
 namespace {
 
@@ -18,8 +16,9 @@ namespace {
 constexpr int kMaxReadPieces = 16;
 // A BLOCK_STATUS reply carries at most this many descriptors.
 constexpr std::size_t kMaxDescriptors = 64;
-// Rejected WRITE payloads are read into a pooled buffer of this size.
-constexpr std::size_t kDrainBufferSize = 256u * 1024;
+// The receive buffer: room for a burst of requests (31 4 KiB writes with
+// their headers).
+constexpr std::size_t kReceiveBufferSize = 128u * 1024;
 // Room for the header of any reply but BLOCK_STATUS (error chunks included).
 constexpr std::size_t kReplyHeaderRoom = 160;
 
@@ -36,7 +35,8 @@ Transmission::Transmission(const SessionContext& ctx, const Negotiated& negotiat
       sparse_read_min_(ctx.options.sparse_read_min),
       counters_(ctx.result->counters),
       max_in_flight_(ctx.options.max_requests_in_flight),
-      max_bytes_in_flight_(ctx.options.max_bytes_in_flight) {
+      max_bytes_in_flight_(ctx.options.max_bytes_in_flight),
+      sender_(ctx.fd) {
   policy_.transmission_flags = negotiated.info.transmission_flags;
   policy_.minimum_block_size = negotiated.block_size_requested ? exp_->block_size().minimum : 1;
   policy_.maximum_payload = exp_->block_size().maximum;
@@ -45,9 +45,19 @@ Transmission::Transmission(const SessionContext& ctx, const Negotiated& negotiat
 }
 
 coroutine_fn void Transmission::run() {
-  while (receive_one()) {
+  RequestBuffer buffer = ctx_.pool.acquire(kReceiveBufferSize);
+  if (!buffer) {
+    ctx_.end(SessionEnd::kSocketError, -ENOMEM);
+    return;
+  }
+  RequestReader reader(ctx_.fd, {buffer.data(), buffer.capacity()});
+  sender_.start();
+  while (receive_one(reader)) {
   }
   while (in_flight_ > 0) receiver_.wait();
+  sender_.stop();
+  counters_.recv_calls = reader.recv_calls();
+  counters_.sendmsg_calls = sender_.stats().sendmsgs;
   // The receiver stopped because a failed send shut the socket down: report
   // the send's error.
   if (send_failed_ && (ctx_.result->end == SessionEnd::kClientClosed ||
@@ -64,11 +74,11 @@ coroutine_fn void Transmission::wait_for_room(std::uint64_t bytes) {
   while (in_flight_ > 0 && bytes_in_flight_ + bytes > max_bytes_in_flight_) receiver_.wait();
 }
 
-coroutine_fn bool Transmission::receive_one() {
+coroutine_fn bool Transmission::receive_one(RequestReader& reader) {
   while (in_flight_ >= max_in_flight_) receiver_.wait();
 
-  std::byte header[kRequestHeaderSize];
-  if (int ret = recv_exact(ctx_.fd, header, sizeof header); ret <= 0) {
+  std::span<const std::byte> header;
+  if (int ret = reader.read_header(&header); ret <= 0) {
     ctx_.end_io(ret);
     return false;
   }
@@ -102,9 +112,8 @@ coroutine_fn bool Transmission::receive_one() {
 
   if (command_has_payload(req.type) && req.length > 0) {
     if (job.verdict) {
-      // Straight into the request's buffer.
-      if (int ret = recv_exact(ctx_.fd, job.buffer.data(), req.length); ret <= 0) {
-        ctx_.end_io(ret == 0 ? -ECONNRESET : ret);
+      if (int ret = reader.read_payload(job.buffer.data(), req.length); ret < 0) {
+        ctx_.end_io(ret);
         return false;
       }
     } else {
@@ -113,11 +122,7 @@ coroutine_fn bool Transmission::receive_one() {
         ctx_.end(SessionEnd::kPayloadTooLarge);
         return false;
       }
-      RequestBuffer scratch = ctx_.pool.acquire(kDrainBufferSize);
-      std::byte fallback[4096];
-      int ret = scratch ? discard_exact(ctx_.fd, req.length, scratch.data(), scratch.capacity())
-                        : discard_exact(ctx_.fd, req.length, fallback, sizeof fallback);
-      if (ret < 0) {
+      if (int ret = reader.skip_payload(req.length); ret < 0) {
         ctx_.end_io(ret);
         return false;
       }
@@ -330,11 +335,7 @@ coroutine_fn void Transmission::do_block_status(Job& job) {
 
 coroutine_fn void Transmission::send_reply(iovec* iov, int count) {
   if (send_failed_) return;
-  send_mutex_.lock();
-  if (!send_failed_) {
-    if (int ret = send_all(ctx_.fd, iov, count); ret < 0) note_send_failure(ret);
-  }
-  send_mutex_.unlock();
+  if (int ret = sender_.send(iov, count); ret < 0 && !send_failed_) note_send_failure(ret);
 }
 
 void Transmission::note_send_failure(int ret) {

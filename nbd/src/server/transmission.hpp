@@ -2,12 +2,15 @@
 // implementation).
 //
 // Contract
-// - run() is the connection's receiving coroutine: it reads each 28-byte
-//   request header (and a WRITE's payload, straight into the request's
-//   pooled buffer), checks the request (check_request()), and starts a
-//   pooled coroutine for it; then it goes back to reading. A request
-//   coroutine calls the device, sends its reply under send_mutex_ (one
-//   sendmsg with header and data), returns its buffer and terminates.
+// - run() is the connection's receiving coroutine: it takes each 28-byte
+//   request header from the RequestReader (one recv brings in every request
+//   the client has sent; a WRITE's payload is copied or received into the
+//   request's pooled buffer), checks the request (check_request()), and
+//   starts a pooled coroutine for it; then it goes back to reading. A
+//   request coroutine calls the device, hands its whole reply (header and
+//   data iovecs) to the ReplySender and waits until it is sent (the replies
+//   finished in one loop iteration leave in one sendmsg), then returns its
+//   buffer and terminates.
 // - Backpressure: run() stops reading while max_requests_in_flight requests
 //   are in flight, or while a new request's buffer would push the payload
 //   bytes in flight over max_bytes_in_flight (unless nothing is in flight);
@@ -27,12 +30,13 @@
 #include <memory>
 
 #include "blockdev/block_device.hpp"
-#include "corolib/co_mutex.hpp"
 #include "corolib/co_queue.hpp"
 #include "corolib/coroutine.hpp"
 #include "handshake.hpp"
 #include "nbd/server/request_check.hpp"
 #include "nbd/transmission_wire.hpp"
+#include "reply_sender.hpp"
+#include "request_reader.hpp"
 #include "session_context.hpp"
 
 namespace nbd::server_detail {
@@ -54,7 +58,7 @@ class Transmission {
     RequestBuffer buffer;
   };
 
-  coroutine_fn bool receive_one();
+  coroutine_fn bool receive_one(RequestReader& reader);
   coroutine_fn void wait_for_room(std::uint64_t bytes);
   void start(Job job);
   coroutine_fn void serve(Job& job);
@@ -87,7 +91,7 @@ class Transmission {
   const std::uint32_t max_in_flight_;
   const std::uint64_t max_bytes_in_flight_;
 
-  corolib::CoMutex send_mutex_;
+  ReplySender sender_;
   corolib::CoQueue receiver_;  // the receiving coroutine waits here
   std::uint32_t in_flight_ = 0;
   std::uint64_t bytes_in_flight_ = 0;

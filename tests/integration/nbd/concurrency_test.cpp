@@ -155,6 +155,23 @@ TEST_F(ConcurrencyTest, ClientHangingUpWithRequestsInFlight) {
   EXPECT_EQ(server_.server().active_connections(), 0u);
 }
 
+// Replies far larger than the socket buffers, and a client that reads a
+// little and hangs up: the send fails mid-flush, the session ends as closed
+// by the client, and every request's buffer comes back.
+TEST_F(ConcurrencyTest, ClientHangingUpInTheMiddleOfTheReplies) {
+  auto c = connect(false);  // simple replies: the data is sent, holes or not
+  for (std::uint64_t i = 0; i < kLimit; ++i) {
+    c->send_request({0, nbd::kCmdRead, i, i << 20, 1u << 20});
+  }
+  ASSERT_TRUE(c->recv(1000));
+  c->close();
+  auto r = server_.wait_result(0);
+  EXPECT_EQ(r.end, SessionEnd::kClientClosed);
+  EXPECT_EQ(r.counters.reads, kLimit);
+  EXPECT_EQ(server_.server().buffer_pool().outstanding(), 0u);
+  EXPECT_EQ(server_.server().active_connections(), 0u);
+}
+
 TEST_F(ConcurrencyTest, DisconnectAllEndsEveryConnection) {
   auto a = connect();
   auto b = connect(false);

@@ -233,6 +233,18 @@ class RawClient {
     if (!payload.empty()) send(payload);
   }
 
+  // Sends the headers of payload-less requests in one send(), as a
+  // pipelining client's burst.
+  bool send_burst(std::span<const nbd::Request> reqs) {
+    Bytes burst(reqs.size() * nbd::kRequestHeaderSize);
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+      (void)nbd::encode_request({burst.data() + i * nbd::kRequestHeaderSize, nbd::kRequestHeaderSize},
+                                reqs[i]);
+      if (reqs[i].type == nbd::kCmdRead) read_lengths_[reqs[i].cookie] = reqs[i].length;
+    }
+    return send(burst);
+  }
+
   // One whole reply to a request: its error, cookie and (READ) data, or
   // nothing if the connection ended. For structured replies, data is
   // assembled from OFFSET_DATA/OFFSET_HOLE chunks into `read_length` bytes

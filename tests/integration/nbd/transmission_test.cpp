@@ -4,6 +4,7 @@
 // another.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "raw_client.hpp"
@@ -295,6 +296,62 @@ TEST_P(TransmissionTest, CountersAreReported) {
   EXPECT_EQ(stats.bytes_written, 4096u);
 }
 
+// Requests sent in one burst are taken in by few recvs and answered by few
+// sendmsgs (the old path made one of each per request).
+TEST_P(TransmissionTest, PipelinedRequestsShareRecvsAndSendmsgs) {
+  constexpr int kRequests = 32;
+  auto c = connect();
+  const Bytes data = pattern(4096, 5);
+  write(*c, 0, data);
+  std::vector<Request> burst;
+  for (int i = 0; i < kRequests; ++i) burst.push_back({0, nbd::kCmdRead, 100u + i, 0, 4096});
+  ASSERT_TRUE(c->send_burst(burst));
+  c->set_read_offset(0);
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c->read_response(4096);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, 0u);
+    EXPECT_EQ(r->data, data);
+  }
+  c->send_request({0, nbd::kCmdDisc, 1, 0, 0});
+  auto result = server_.wait_result(0);
+  EXPECT_EQ(result.end, SessionEnd::kDisconnect);
+  // The write, the burst and DISC: a handful of calls for 34 requests.
+  EXPECT_LE(result.counters.recv_calls, 6u);
+  EXPECT_LE(result.counters.sendmsg_calls, 8u);
+  EXPECT_GE(result.counters.sendmsg_calls, 2u);
+}
+
+// WRITE payloads below and above the direct-receive threshold, sent back to
+// back: each lands whole where it belongs and the stream stays in step.
+TEST_P(TransmissionTest, PipelinedWritesOfMixedSizesStayInStep) {
+  auto c = connect();
+  const std::uint32_t sizes[] = {1, 512, 4096, 16383, 16384, 70000, 3, 131072, 4096, 9};
+  Bytes burst;
+  std::vector<std::pair<std::uint64_t, Bytes>> written;
+  std::uint64_t offset = 0;
+  unsigned seed = 10;
+  for (std::uint32_t n : sizes) {
+    Bytes data = pattern(n, seed++);
+    std::byte h[nbd::kRequestHeaderSize];
+    ASSERT_TRUE(nbd::encode_request(h, {0, nbd::kCmdWrite, offset, offset, n}));
+    burst.insert(burst.end(), h, h + sizeof h);
+    burst.insert(burst.end(), data.begin(), data.end());
+    written.emplace_back(offset, std::move(data));
+    offset += n + 1000;
+  }
+  ASSERT_TRUE(c->send(burst));
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, 0u);
+  }
+  for (const auto& [at, data] : written) {
+    EXPECT_EQ(read(*c, at, static_cast<std::uint32_t>(data.size())), data) << "at " << at;
+  }
+  expect_usable(*c);
+}
+
 // --- structured only: block status and sparse reads ---------------------------
 
 class StructuredTest : public TransmissionTest {};
@@ -364,6 +421,43 @@ TEST_P(StructuredTest, ReadsSendHolesUnlessDfIsSet) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->data, Bytes(65536, std::byte{0}));
   EXPECT_EQ(r->chunk_types, (std::vector<std::uint16_t>{nbd::kReplyTypeOffsetHole}));
+}
+
+// Structured reads of a range with holes, finished together: each reply's
+// chunks arrive back to back, never mixed with another reply's.
+TEST_P(StructuredTest, ChunksOfConcurrentRepliesAreNeverInterleaved) {
+  constexpr std::uint64_t kReads = 16;
+  auto c = connect();
+  write(*c, 4096, pattern(4096, 1));
+  write(*c, 12288, pattern(4096, 2));
+  exports_.disk->delay_us.store(2000);  // the reads overlap and finish close together
+  std::vector<Request> burst;
+  for (std::uint64_t i = 0; i < kReads; ++i) burst.push_back({0, nbd::kCmdRead, 500 + i, 0, 20480});
+  ASSERT_TRUE(c->send_burst(burst));
+  std::set<std::uint64_t> done;
+  std::uint64_t current = 0;  // the reply whose chunks are arriving, 0: none
+  int chunks = 0;
+  while (done.size() < kReads) {
+    auto h = c->recv(nbd::kChunkHeaderSize);
+    ASSERT_TRUE(h);
+    auto header = nbd::decode_chunk_header(*h);
+    ASSERT_TRUE(header) << header.message();
+    ASSERT_TRUE(c->recv(header->length));
+    ++chunks;
+    if (current == 0) {
+      EXPECT_EQ(done.count(header->cookie), 0u) << "chunk after the last one";
+      current = header->cookie;
+    }
+    ASSERT_EQ(header->cookie, current) << "chunks of two replies interleaved";
+    if (header->flags & nbd::kReplyFlagDone) {
+      done.insert(current);
+      current = 0;
+    }
+  }
+  exports_.disk->delay_us.store(0);
+  // hole, data, hole, data, hole: five chunks each.
+  EXPECT_EQ(chunks, static_cast<int>(kReads) * 5);
+  expect_usable(*c);
 }
 
 TEST_P(StructuredTest, ErrorChunksCarryAMessage) {

@@ -60,6 +60,10 @@ struct SessionCounters {
   std::uint64_t bytes_written = 0;  // WRITE bytes stored
   std::uint32_t max_in_flight = 0;  // most requests in flight at once
   std::uint64_t options = 0;        // options received during negotiation
+  // Socket calls of the transmission phase: one recv takes in every request
+  // the client has sent, one sendmsg carries the replies finished together.
+  std::uint64_t recv_calls = 0;
+  std::uint64_t sendmsg_calls = 0;
 };
 
 struct SessionResult {
