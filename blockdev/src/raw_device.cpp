@@ -244,9 +244,8 @@ OpenResult RawDevice::open(const DeviceOptions& options, RawDeviceHooks* hooks) 
     dev->bounce_ = std::make_unique<BouncePool>(bounce_size, bounce_align, kBounceCached);
   }
   dev->zero_align_ = dev->is_block_device_ ? logical_block : 1;
-  if (!dev->direct_ && !options.readonly && options.inline_writes) {
-    dev->inline_gate_ = std::make_unique<InlineWriteGate>();
-  }
+  dev->inline_io_ = !dev->direct_ && options.inline_io;
+  if (dev->inline_io_ && !options.readonly) dev->inline_gate_ = std::make_unique<InlineWriteGate>();
 
   BlockLimits& l = dev->limits_;
   l.request_alignment = dev->align_;
@@ -290,7 +289,18 @@ coroutine_fn int hooked(RawDeviceHooks* hooks, const RawDeviceHooks::Call& call,
 
 }  // namespace
 
+// Page-cache reads are tried inline with RWF_NOWAIT: a hit completes at
+// once, -EAGAIN (not cached) goes to the ring.
 coroutine_fn int RawDevice::sys_preadv(std::uint64_t offset, std::span<const iovec> iov) {
+  if (inline_io_ && nowait_reads_.load(std::memory_order_relaxed)) {
+    const int ret = inline_preadv(offset, iov);
+    if (ret != -EAGAIN && ret != -EOPNOTSUPP) return ret;
+    if (ret == -EOPNOTSUPP) nowait_reads_.store(false, std::memory_order_relaxed);  // tmpfs
+  }
+  return ring_preadv(offset, iov);
+}
+
+coroutine_fn int RawDevice::ring_preadv(std::uint64_t offset, std::span<const iovec> iov) {
   auto submit = [&] {
     return corolib::co_preadv(fd_, iov.data(), static_cast<int>(iov.size()),
                               static_cast<std::int64_t>(offset));
@@ -298,6 +308,22 @@ coroutine_fn int RawDevice::sys_preadv(std::uint64_t offset, std::span<const iov
   if (hooks_ == nullptr) return submit();
   return hooked(hooks_, {RawDeviceHooks::Op::read, offset, iov_size(iov), 0}, hooks_->reads,
                 submit);
+}
+
+coroutine_fn int RawDevice::inline_preadv(std::uint64_t offset, std::span<const iovec> iov) {
+  auto submit = [&] {
+    ssize_t ret;
+    do {
+      ret = ::preadv2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
+                      RWF_NOWAIT);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : static_cast<int>(ret);
+  };
+  if (hooks_ == nullptr) return submit();
+  hooks_->inline_reads.fetch_add(1, std::memory_order_relaxed);
+  RawDeviceHooks::Call call{RawDeviceHooks::Op::read, offset, iov_size(iov), RWF_NOWAIT};
+  call.inline_io = true;
+  return hooked(hooks_, call, hooks_->reads, submit);
 }
 
 // Page-cache writes without RWF_DSYNC are done inline: with RWF_NOWAIT
@@ -348,7 +374,7 @@ coroutine_fn int RawDevice::inline_pwritev(std::uint64_t offset, std::span<const
   if (hooks_ == nullptr) return submit();
   hooks_->inline_writes.fetch_add(1, std::memory_order_relaxed);
   RawDeviceHooks::Call call{RawDeviceHooks::Op::write, offset, iov_size(iov), rw_flags};
-  call.inline_write = true;
+  call.inline_io = true;
   return hooked(hooks_, call, hooks_->writes, submit);
 }
 

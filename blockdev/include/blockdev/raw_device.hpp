@@ -16,7 +16,7 @@
 //   grow up to the alignment boundary (the bytes past the device's end are
 //   never served).
 // - Page-cache writes without FUA are issued inline, as a synchronous
-//   pwritev2() on the calling thread (unless DeviceOptions::inline_writes is
+//   pwritev2() on the calling thread (unless DeviceOptions::inline_io is
 //   off): io_uring hands every such write to an io-wq worker thread on file
 //   systems without async buffered writes (ext4), a hand-off that costs
 //   several times the write itself. The first try carries RWF_NOWAIT: where
@@ -26,8 +26,12 @@
 //   (inline_write_gate.hpp) is open: a write that takes over 1 ms (it
 //   blocked: dirty throttling, a read of a partly written page, a journal
 //   wait) sends writes through io_uring for 10 ms, doubling up to 10 s while
-//   stalls persist. FUA writes and O_DIRECT always use io_uring; reads use
-//   io_uring, which completes page-cache hits inline.
+//   stalls persist. FUA writes and O_DIRECT always use io_uring.
+// - Page-cache reads are issued inline with RWF_NOWAIT (unless
+//   DeviceOptions::inline_io is off): a hit is copied at once, saving the
+//   ring round trip; -EAGAIN (pages not cached) sends the read through
+//   io_uring, and so do all reads once the file system refuses RWF_NOWAIT
+//   (-EOPNOTSUPP: tmpfs).
 // - Size (DeviceOptions::size) may exceed the file's: the file is not
 //   grown at open; it grows when written past its end.
 // - No heap allocation per request: bounce buffers come from a per-device
@@ -112,8 +116,9 @@ class RawDevice final : public BlockDevice {
   bool is_block_device() const { return is_block_device_; }
   const std::string& path() const { return path_; }
 
-  // Whether page-cache writes may be issued inline (see the contract).
-  bool inline_writes() const { return inline_gate_ != nullptr; }
+  // Whether page-cache reads and writes may be issued inline (see the
+  // contract).
+  bool inline_io() const { return inline_io_; }
 
   // The write tracker (O_DIRECT only), for tests and diagnostics.
   const RequestTracker& tracker() const { return tracker_; }
@@ -122,8 +127,10 @@ class RawDevice final : public BlockDevice {
   RawDevice() = default;
 
   // System calls (through the hooks when set).
+  // A read or write inline or through the ring, as the contract says.
   coroutine_fn int sys_preadv(std::uint64_t offset, std::span<const iovec> iov);
-  // A write inline or through the ring, as the contract says.
+  coroutine_fn int ring_preadv(std::uint64_t offset, std::span<const iovec> iov);
+  coroutine_fn int inline_preadv(std::uint64_t offset, std::span<const iovec> iov);
   coroutine_fn int sys_pwritev(std::uint64_t offset, std::span<const iovec> iov, int rw_flags);
   coroutine_fn int ring_pwritev(std::uint64_t offset, std::span<const iovec> iov, int rw_flags);
   coroutine_fn int inline_pwritev(std::uint64_t offset, std::span<const iovec> iov, int rw_flags);
@@ -167,9 +174,12 @@ class RawDevice final : public BlockDevice {
   // Writes in flight (O_DIRECT only): read-modify-writes serialise.
   RequestTracker tracker_;
   std::unique_ptr<BouncePool> bounce_;
-  // Inline writes (page cache, writable, DeviceOptions::inline_writes), else
-  // null. nowait_writes_: the file system has not refused RWF_NOWAIT yet.
+  // Inline I/O (page cache and DeviceOptions::inline_io); the stall gate of
+  // inline writes (null when read-only or !inline_io_). nowait_*: the file
+  // system has not refused RWF_NOWAIT yet.
+  bool inline_io_ = false;
   std::unique_ptr<InlineWriteGate> inline_gate_;
+  std::atomic<bool> nowait_reads_{true};
   std::atomic<bool> nowait_writes_{true};
 
   // Modifications completed (starts at 1 so that the first flush syncs) and

@@ -1,6 +1,6 @@
 // The fixture of the raw driver tests: one scratch file per test, opened in
 // each cache mode (with a forced 4096-byte O_DIRECT alignment, and with the
-// page cache but without inline writes), with
+// page cache but without inline I/O), with
 // counting hooks and an EventLoop to run coroutines on.
 #pragma once
 
@@ -19,7 +19,7 @@ struct RawMode {
   blockdev::CacheMode cache;
   std::uint32_t align_override;  // 0: the detected O_DIRECT alignment
   const char* name;
-  bool inline_writes = true;  // DeviceOptions::inline_writes
+  bool inline_io = true;  // DeviceOptions::inline_io
 };
 
 inline void PrintTo(const RawMode& mode, std::ostream* os) { *os << mode.name; }
@@ -32,7 +32,7 @@ inline const RawMode kWriteback{blockdev::CacheMode::writeback, 0, "writeback"};
 inline const RawMode kNone{blockdev::CacheMode::none, 0, "none"};
 inline const RawMode kNone4k{blockdev::CacheMode::none, 4096, "none_align4096"};
 inline const RawMode kUnsafe{blockdev::CacheMode::unsafe, 0, "unsafe"};
-// The page cache with every write through io_uring.
+// The page cache with every read and write through io_uring.
 inline const RawMode kWritebackRing{blockdev::CacheMode::writeback, 0, "writeback_ring", false};
 
 class RawDeviceTest : public ::testing::TestWithParam<RawMode> {
@@ -52,7 +52,7 @@ class RawDeviceTest : public ::testing::TestWithParam<RawMode> {
     o.size = size;
     o.create = create;
     o.cache = GetParam().cache;
-    o.inline_writes = GetParam().inline_writes;
+    o.inline_io = GetParam().inline_io;
     return o;
   }
 
