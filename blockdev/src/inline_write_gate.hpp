@@ -18,7 +18,13 @@
 //   the next back-off doubles (up to kMaxBackoff), so a lasting condition
 //   such as dirty throttling costs at most one stall per back-off period;
 //   if it is quick, the back-off returns to kMinBackoff, so an isolated
-//   stall (the thread was preempted) costs little.
+//   stall costs little.
+// - Wall-clock timing cannot tell a write that slept from one whose thread
+//   was preempted (on a loaded machine, most slow writes are preempted
+//   ones: several per second). That is why kMinBackoff is short: a false
+//   alarm sends about a millisecond of writes through the ring. Telling
+//   them apart (getrusage's voluntary switches) would cost two system calls
+//   per write.
 // - Thread-safe and lock-free: loops on several threads may share a device.
 //   Concurrent updates may lose one another (the policy only needs to be
 //   roughly right).
@@ -35,7 +41,7 @@ class InlineWriteGate {
   using Clock = std::chrono::steady_clock;
 
   static constexpr std::chrono::microseconds kStallThreshold{1000};
-  static constexpr std::chrono::milliseconds kMinBackoff{10};
+  static constexpr std::chrono::milliseconds kMinBackoff{1};
   static constexpr std::chrono::milliseconds kMaxBackoff{10000};
 
   bool open(Clock::time_point now) const {

@@ -25,8 +25,8 @@
 //   tmpfs, block devices), writes are issued plainly while the stall gate
 //   (inline_write_gate.hpp) is open: a write that takes over 1 ms (it
 //   blocked: dirty throttling, a read of a partly written page, a journal
-//   wait) sends writes through io_uring for 10 ms, doubling up to 10 s while
-//   stalls persist. FUA writes and O_DIRECT always use io_uring.
+//   wait, or the thread was preempted) sends writes through io_uring for
+//   1 ms, doubling up to 10 s while stalls persist. FUA writes and O_DIRECT always use io_uring.
 // - Page-cache reads are issued inline with RWF_NOWAIT (unless
 //   DeviceOptions::inline_io is off): a hit is copied at once, saving the
 //   ring round trip; -EAGAIN (pages not cached) sends the read through

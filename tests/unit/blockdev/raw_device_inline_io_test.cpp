@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "inline_write_gate.hpp"
 #include "raw_device_fixture.hpp"
 
 namespace blockdev_test {
@@ -163,7 +164,7 @@ TEST_P(RawInlineIoTest, AStallSendsWritesThroughTheRingForTheBackoff) {
   EXPECT_EQ(ring_writes(), 4u) << "writes during the back-off use the ring";
   EXPECT_EQ(hooks_.inline_writes, inline_before);
 
-  fake_now += std::chrono::milliseconds(10);  // the back-off is over
+  fake_now += blockdev::InlineWriteGate::kMinBackoff;  // the back-off is over
   write_and_check(*dev, 6 * 4096, 7);
   EXPECT_EQ(ring_writes(), 4u);
   EXPECT_EQ(hooks_.inline_writes, inline_before + 1);
