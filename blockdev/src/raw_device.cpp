@@ -6,6 +6,7 @@
 #include <liburing.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "bounce_pool.hpp"
 #include "corolib/loop/co_io.hpp"
+#include "inline_write_gate.hpp"
 #include "zero_buffer.hpp"
 
 namespace blockdev {
@@ -242,6 +244,8 @@ OpenResult RawDevice::open(const DeviceOptions& options, RawDeviceHooks* hooks) 
     dev->bounce_ = std::make_unique<BouncePool>(bounce_size, bounce_align, kBounceCached);
   }
   dev->zero_align_ = dev->is_block_device_ ? logical_block : 1;
+  dev->inline_io_ = !dev->direct_ && options.inline_io;
+  if (dev->inline_io_ && !options.readonly) dev->inline_gate_ = std::make_unique<InlineWriteGate>();
 
   BlockLimits& l = dev->limits_;
   l.request_alignment = dev->align_;
@@ -285,7 +289,18 @@ coroutine_fn int hooked(RawDeviceHooks* hooks, const RawDeviceHooks::Call& call,
 
 }  // namespace
 
+// Page-cache reads are tried inline with RWF_NOWAIT: a hit completes at
+// once, -EAGAIN (not cached) goes to the ring.
 coroutine_fn int RawDevice::sys_preadv(std::uint64_t offset, std::span<const iovec> iov) {
+  if (inline_io_ && nowait_reads_.load(std::memory_order_relaxed)) {
+    const int ret = inline_preadv(offset, iov);
+    if (ret != -EAGAIN && ret != -EOPNOTSUPP) return ret;
+    if (ret == -EOPNOTSUPP) nowait_reads_.store(false, std::memory_order_relaxed);  // tmpfs
+  }
+  return ring_preadv(offset, iov);
+}
+
+coroutine_fn int RawDevice::ring_preadv(std::uint64_t offset, std::span<const iovec> iov) {
   auto submit = [&] {
     return corolib::co_preadv(fd_, iov.data(), static_cast<int>(iov.size()),
                               static_cast<std::int64_t>(offset));
@@ -295,8 +310,43 @@ coroutine_fn int RawDevice::sys_preadv(std::uint64_t offset, std::span<const iov
                 submit);
 }
 
+coroutine_fn int RawDevice::inline_preadv(std::uint64_t offset, std::span<const iovec> iov) {
+  auto submit = [&] {
+    ssize_t ret;
+    do {
+      ret = ::preadv2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
+                      RWF_NOWAIT);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : static_cast<int>(ret);
+  };
+  if (hooks_ == nullptr) return submit();
+  hooks_->inline_reads.fetch_add(1, std::memory_order_relaxed);
+  RawDeviceHooks::Call call{RawDeviceHooks::Op::read, offset, iov_size(iov), RWF_NOWAIT};
+  call.inline_io = true;
+  return hooked(hooks_, call, hooks_->reads, submit);
+}
+
+// Page-cache writes without RWF_DSYNC are done inline: with RWF_NOWAIT
+// while the file system takes it (it then never blocks; -EAGAIN sends the
+// write to the ring), else plainly while the stall gate is open. FUA writes
+// wait for the disk and always go through the ring.
 coroutine_fn int RawDevice::sys_pwritev(std::uint64_t offset, std::span<const iovec> iov,
                                         int rw_flags) {
+  if (inline_gate_ != nullptr && (rw_flags & RWF_DSYNC) == 0) {
+    if (nowait_writes_.load(std::memory_order_relaxed)) {
+      const int ret = inline_pwritev(offset, iov, rw_flags | RWF_NOWAIT);
+      if (ret != -EOPNOTSUPP) {
+        return ret == -EAGAIN ? ring_pwritev(offset, iov, rw_flags) : ret;
+      }
+      nowait_writes_.store(false, std::memory_order_relaxed);  // ext4, tmpfs, block devices
+    }
+    if (inline_gate_->open(now())) return inline_pwritev(offset, iov, rw_flags);
+  }
+  return ring_pwritev(offset, iov, rw_flags);
+}
+
+coroutine_fn int RawDevice::ring_pwritev(std::uint64_t offset, std::span<const iovec> iov,
+                                         int rw_flags) {
   auto submit = [&] {
     return corolib::co_pwritev(fd_, iov.data(), static_cast<int>(iov.size()),
                                static_cast<std::int64_t>(offset), rw_flags);
@@ -305,6 +355,32 @@ coroutine_fn int RawDevice::sys_pwritev(std::uint64_t offset, std::span<const io
   if ((rw_flags & RWF_DSYNC) != 0) hooks_->dsync_writes.fetch_add(1, std::memory_order_relaxed);
   return hooked(hooks_, {RawDeviceHooks::Op::write, offset, iov_size(iov), rw_flags},
                 hooks_->writes, submit);
+}
+
+coroutine_fn int RawDevice::inline_pwritev(std::uint64_t offset, std::span<const iovec> iov,
+                                           int rw_flags) {
+  auto submit = [&] {
+    const auto start = now();
+    ssize_t ret;
+    do {
+      ret = ::pwritev2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
+                       rw_flags);
+    } while (ret < 0 && errno == EINTR);
+    const int result = ret < 0 ? -errno : static_cast<int>(ret);
+    // A write that may block is timed; one with RWF_NOWAIT cannot block.
+    if ((rw_flags & RWF_NOWAIT) == 0) inline_gate_->record(start, now());
+    return result;
+  };
+  if (hooks_ == nullptr) return submit();
+  hooks_->inline_writes.fetch_add(1, std::memory_order_relaxed);
+  RawDeviceHooks::Call call{RawDeviceHooks::Op::write, offset, iov_size(iov), rw_flags};
+  call.inline_io = true;
+  return hooked(hooks_, call, hooks_->writes, submit);
+}
+
+InlineWriteGate::Clock::time_point RawDevice::now() const {
+  if (hooks_ != nullptr && hooks_->clock) return hooks_->clock();
+  return InlineWriteGate::Clock::now();
 }
 
 coroutine_fn int RawDevice::sys_fdatasync() {

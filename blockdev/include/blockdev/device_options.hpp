@@ -41,6 +41,12 @@ struct DeviceOptions {
 
   CacheMode cache = CacheMode::writeback;
 
+  // raw with the page cache (writeback, unsafe): reads, and writes without
+  // FUA, are issued as synchronous preadv2()/pwritev2() calls on the
+  // caller's thread rather than through io_uring (see raw_device.hpp).
+  // false: always io_uring.
+  bool inline_io = true;
+
   // raw: create a sparse file of `size` bytes if `path` does not exist.
   bool create = false;
 

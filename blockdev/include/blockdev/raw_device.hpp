@@ -15,6 +15,23 @@
 //   a multiple of the alignment rewrites that whole block, so the file may
 //   grow up to the alignment boundary (the bytes past the device's end are
 //   never served).
+// - Page-cache writes without FUA are issued inline, as a synchronous
+//   pwritev2() on the calling thread (unless DeviceOptions::inline_io is
+//   off): io_uring hands every such write to an io-wq worker thread on file
+//   systems without async buffered writes (ext4), a hand-off that costs
+//   several times the write itself. The first try carries RWF_NOWAIT: where
+//   the file system honours it (XFS, btrfs) the write cannot block, and
+//   -EAGAIN sends it through io_uring. Once it is refused (-EOPNOTSUPP: ext4,
+//   tmpfs, block devices), writes are issued plainly while the stall gate
+//   (inline_write_gate.hpp) is open: a write that takes over 1 ms (it
+//   blocked: dirty throttling, a read of a partly written page, a journal
+//   wait, or the thread was preempted) sends writes through io_uring for
+//   1 ms, doubling up to 10 s while stalls persist. FUA writes and O_DIRECT always use io_uring.
+// - Page-cache reads are issued inline with RWF_NOWAIT (unless
+//   DeviceOptions::inline_io is off): a hit is copied at once, saving the
+//   ring round trip; -EAGAIN (pages not cached) sends the read through
+//   io_uring, and so do all reads once the file system refuses RWF_NOWAIT
+//   (-EOPNOTSUPP: tmpfs).
 // - Size (DeviceOptions::size) may exceed the file's: the file is not
 //   grown at open; it grows when written past its end.
 // - No heap allocation per request: bounce buffers come from a per-device
@@ -54,6 +71,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -69,6 +87,7 @@
 namespace blockdev {
 
 class BouncePool;
+class InlineWriteGate;
 
 class RawDevice final : public BlockDevice {
  public:
@@ -97,6 +116,10 @@ class RawDevice final : public BlockDevice {
   bool is_block_device() const { return is_block_device_; }
   const std::string& path() const { return path_; }
 
+  // Whether page-cache reads and writes may be issued inline (see the
+  // contract).
+  bool inline_io() const { return inline_io_; }
+
   // The write tracker (O_DIRECT only), for tests and diagnostics.
   const RequestTracker& tracker() const { return tracker_; }
 
@@ -104,8 +127,13 @@ class RawDevice final : public BlockDevice {
   RawDevice() = default;
 
   // System calls (through the hooks when set).
+  // A read or write inline or through the ring, as the contract says.
   coroutine_fn int sys_preadv(std::uint64_t offset, std::span<const iovec> iov);
+  coroutine_fn int ring_preadv(std::uint64_t offset, std::span<const iovec> iov);
+  coroutine_fn int inline_preadv(std::uint64_t offset, std::span<const iovec> iov);
   coroutine_fn int sys_pwritev(std::uint64_t offset, std::span<const iovec> iov, int rw_flags);
+  coroutine_fn int ring_pwritev(std::uint64_t offset, std::span<const iovec> iov, int rw_flags);
+  coroutine_fn int inline_pwritev(std::uint64_t offset, std::span<const iovec> iov, int rw_flags);
   coroutine_fn int sys_fdatasync();
   coroutine_fn int sys_fallocate(int mode, std::uint64_t offset, std::uint64_t length);
 
@@ -128,6 +156,7 @@ class RawDevice final : public BlockDevice {
   bool is_direct_aligned(std::uint64_t offset, std::span<const iovec> iov,
                          std::size_t bytes) const;
   int fua_rw_flags(WriteFlags flags) const;
+  std::chrono::steady_clock::time_point now() const;  // the hooks' clock in tests
   void note_modified() { write_gen_.fetch_add(1, std::memory_order_release); }
 
   int fd_ = -1;
@@ -145,6 +174,13 @@ class RawDevice final : public BlockDevice {
   // Writes in flight (O_DIRECT only): read-modify-writes serialise.
   RequestTracker tracker_;
   std::unique_ptr<BouncePool> bounce_;
+  // Inline I/O (page cache and DeviceOptions::inline_io); the stall gate of
+  // inline writes (null when read-only or !inline_io_). nowait_*: the file
+  // system has not refused RWF_NOWAIT yet.
+  bool inline_io_ = false;
+  std::unique_ptr<InlineWriteGate> inline_gate_;
+  std::atomic<bool> nowait_reads_{true};
+  std::atomic<bool> nowait_writes_{true};
 
   // Modifications completed (starts at 1 so that the first flush syncs) and
   // the generation the last successful flush covered.

@@ -110,7 +110,8 @@ TEST(HotPathAllocNullTest, NullRequestsDoNotAllocate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheModes, HotPathAllocTest,
-                         ::testing::Values(kWriteback, kNone, kNone4k, kUnsafe), raw_mode_name);
+                         ::testing::Values(kWriteback, kWritebackRing, kNone, kNone4k, kUnsafe),
+                         raw_mode_name);
 
 }  // namespace
 }  // namespace blockdev_test

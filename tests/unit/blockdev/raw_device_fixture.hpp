@@ -1,5 +1,6 @@
 // The fixture of the raw driver tests: one scratch file per test, opened in
-// each cache mode (and with a forced 4096-byte O_DIRECT alignment), with
+// each cache mode (with a forced 4096-byte O_DIRECT alignment, and with the
+// page cache but without inline I/O), with
 // counting hooks and an EventLoop to run coroutines on.
 #pragma once
 
@@ -18,6 +19,7 @@ struct RawMode {
   blockdev::CacheMode cache;
   std::uint32_t align_override;  // 0: the detected O_DIRECT alignment
   const char* name;
+  bool inline_io = true;  // DeviceOptions::inline_io
 };
 
 inline void PrintTo(const RawMode& mode, std::ostream* os) { *os << mode.name; }
@@ -30,6 +32,8 @@ inline const RawMode kWriteback{blockdev::CacheMode::writeback, 0, "writeback"};
 inline const RawMode kNone{blockdev::CacheMode::none, 0, "none"};
 inline const RawMode kNone4k{blockdev::CacheMode::none, 4096, "none_align4096"};
 inline const RawMode kUnsafe{blockdev::CacheMode::unsafe, 0, "unsafe"};
+// The page cache with every read and write through io_uring.
+inline const RawMode kWritebackRing{blockdev::CacheMode::writeback, 0, "writeback_ring", false};
 
 class RawDeviceTest : public ::testing::TestWithParam<RawMode> {
  protected:
@@ -48,6 +52,7 @@ class RawDeviceTest : public ::testing::TestWithParam<RawMode> {
     o.size = size;
     o.create = create;
     o.cache = GetParam().cache;
+    o.inline_io = GetParam().inline_io;
     return o;
   }
 

@@ -200,7 +200,8 @@ TEST_P(RawRaceTest, TwoEventLoopsShareOneDevice) {
   EXPECT_TRUE(read_file(path_) == model);
 }
 
-INSTANTIATE_TEST_SUITE_P(CacheModes, RawRaceTest, ::testing::Values(kWriteback, kNone, kNone4k),
+INSTANTIATE_TEST_SUITE_P(CacheModes, RawRaceTest,
+                         ::testing::Values(kWriteback, kWritebackRing, kNone, kNone4k),
                          raw_mode_name);
 INSTANTIATE_TEST_SUITE_P(CacheModes, RawDirectRaceTest, ::testing::Values(kNone, kNone4k),
                          raw_mode_name);

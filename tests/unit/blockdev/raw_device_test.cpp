@@ -504,7 +504,8 @@ TEST_P(RawDeviceTest, ResizeWaitsForInFlightIo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheModes, RawDeviceTest,
-                         ::testing::Values(kWriteback, kNone, kNone4k, kUnsafe), raw_mode_name);
+                         ::testing::Values(kWriteback, kWritebackRing, kNone, kNone4k, kUnsafe),
+                         raw_mode_name);
 
 }  // namespace
 }  // namespace blockdev_test

@@ -265,8 +265,10 @@ TEST_P(RawDurableTest, FlushCoversCompletedWritesOnly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheModes, RawZeroSyncTest,
-                         ::testing::Values(kWriteback, kNone, kNone4k, kUnsafe), raw_mode_name);
-INSTANTIATE_TEST_SUITE_P(CacheModes, RawDurableTest, ::testing::Values(kWriteback, kNone, kNone4k),
+                         ::testing::Values(kWriteback, kWritebackRing, kNone, kNone4k, kUnsafe),
+                         raw_mode_name);
+INSTANTIATE_TEST_SUITE_P(CacheModes, RawDurableTest,
+                         ::testing::Values(kWriteback, kWritebackRing, kNone, kNone4k),
                          raw_mode_name);
 
 }  // namespace
