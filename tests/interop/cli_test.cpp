@@ -2,6 +2,7 @@
 // one line naming the problem; runtime start-up failures (socket in use)
 // exit 1; the socket file gets its mode; a stale socket is replaced; limits
 // and SIGHUP behave as documented.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>

@@ -2,33 +2,27 @@
 // binary as a child process, and shell commands run with a time limit.
 //
 // - DaemonProcess starts COROBD_BINARY (a compile definition) with the given
-//   arguments, stderr and stdout to a log file in the test's directory. The
-//   child gets PR_SET_PDEATHSIG(SIGKILL), so it never outlives the test
-//   process; the destructor kills (SIGKILL) and reaps it if it still runs.
+//   arguments, stderr and stdout appended to a log file in the test's
+//   directory, as a test_support::ChildProcess: killed with the test, and
+//   killed (SIGKILL) and reaped by the destructor if it still runs.
 // - wait_ready() waits until the socket accepts connections or the process
-//   exits; stop(sig) sends a signal and reaps with a time limit.
+//   exits; signal(), wait_exit() and exit_status() are ChildProcess's.
 // - run() executes a shell command under `timeout` (stdout+stderr
 //   captured), so a hung client fails the test instead of hanging ctest.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
+
+#include "child_process.hpp"
 
 namespace interop {
 
@@ -87,109 +81,46 @@ inline bool have(const std::string& tool) {
   return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_support::can_connect;
+using test_support::read_file;
 
-inline bool can_connect(const std::string& socket_path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-class DaemonProcess {
+class DaemonProcess : public test_support::ChildProcess {
  public:
   // `env`: NAME=VALUE entries added to the child's environment; `program`
   // replaces COROBD_BINARY as argv[0] (e.g. systemd-socket-activate, looked
   // up in PATH) when not empty.
   DaemonProcess(std::vector<std::string> args, std::string log_path,
-                std::vector<std::string> env = {}, std::string program = {})
-      : log_path_(std::move(log_path)) {
-    args.insert(args.begin(), program.empty() ? std::string(COROBD_BINARY) : program);
-    pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      for (auto& e : env) ::putenv(e.data());
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  DaemonProcess(const DaemonProcess&) = delete;
-  DaemonProcess& operator=(const DaemonProcess&) = delete;
-  ~DaemonProcess() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
+                std::vector<std::string> env = {}, const std::string& program = {})
+      : ChildProcess(with_program(program, std::move(args)),
+                     options(std::move(log_path), std::move(env))) {}
 
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0 && !exited_; }
-  std::string log() const { return read_file(log_path_); }
+  std::string log() const { return output(); }
 
   // True when socket_path accepts connections; false if the daemon exited
   // (its status is then in exit_status()) or 10 s passed.
   bool wait_ready(const std::string& socket_path) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (poll_exit()) return false;
-      if (can_connect(socket_path)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
+    return ChildProcess::wait_ready(socket_path, std::chrono::seconds(10));
   }
 
   // Waits up to `limit` for the process to exit; true when it did.
   bool wait_exit(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!poll_exit()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
+    return ChildProcess::wait_exit(limit);
   }
-
-  void signal(int sig) {
-    if (running()) ::kill(pid_, sig);
-  }
-
-  // Exit status (-1 until exited, or when killed by a signal: 128 + sig).
-  int exit_status() const { return status_; }
 
  private:
-  bool poll_exit() {
-    if (exited_) return true;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      exited_ = true;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    return exited_;
+  static Options options(std::string log_path, std::vector<std::string> env) {
+    Options o;
+    o.output_path = std::move(log_path);
+    o.append = true;
+    o.env = std::move(env);
+    return o;
   }
 
-  std::string log_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = -1;
+  static std::vector<std::string> with_program(const std::string& program,
+                                               std::vector<std::string> args) {
+    args.insert(args.begin(), program.empty() ? std::string(COROBD_BINARY) : program);
+    return args;
+  }
 };
 
 // Runs corobd to completion (for arguments it must refuse); returns status

@@ -3,10 +3,17 @@
 // socket of the wrong kind), sd_notify messages on a NOTIFY_SOCKET of the
 // test's own, and the journal log format when JOURNAL_STREAM names stderr.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 

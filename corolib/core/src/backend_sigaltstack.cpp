@@ -13,7 +13,8 @@
 // afterwards. A SIGUSR2 from elsewhere that arrives during a creation is lost.
 // The floating-point control state is not kept per coroutine. The core
 // annotates switches for ASan and TSan; the handler annotates its own stack
-// change, and backend_switch() keeps TSan's sigsetjmp records right.
+// change, and backend_switch() (sigjmp_switch.hpp) keeps TSan's sigsetjmp
+// records right.
 
 // glibc's fortified siglongjmp (__longjmp_chk) rejects jumps to another stack.
 #undef _FORTIFY_SOURCE
@@ -31,17 +32,13 @@
 
 #include "backend.hpp"
 #include "sanitizers.hpp"
+#include "sigjmp_switch.hpp"
 #include "stack.hpp"
-
-#ifdef COROLIB_TSAN
-extern "C" void __tsan_func_entry(void* call_pc);  // TSan runtime, no public header
-#endif
 
 namespace corolib::detail {
 namespace {
 
-struct SigaltstackCoroutine final : Coroutine {
-  sigjmp_buf env;  // saved context while switched out
+struct SigaltstackCoroutine final : SigjmpCoroutine {
   CoroutineStack stack;
 };
 
@@ -160,26 +157,6 @@ void backend_destroy(Coroutine* co) {
 Coroutine* backend_leader() {
   thread_local SigaltstackCoroutine leader;
   return &leader;
-}
-
-// TSan keeps sigsetjmp buffers, with the depth of the shadow call stack, per
-// fiber. The core has already switched TSan to `to` (with happens-before),
-// so this function's entry went on to's shadow stack, and nothing may be
-// read as `from` any more. Save the context as `from`, with a frame pushed
-// for this function's exit when `from` resumes; siglongjmp, as `to`, pops
-// the frame this entry pushed. Needs sanitizer_start_switch() inlined.
-[[gnu::noinline]] void backend_switch(Coroutine* from, Coroutine* to) {
-#ifdef COROLIB_TSAN
-  void* const to_fiber = to->tsan_fiber;
-  __tsan_switch_to_fiber(from->tsan_fiber, __tsan_switch_to_fiber_no_sync);
-  __tsan_func_entry(__builtin_return_address(0));
-#endif
-  if (sigsetjmp(static_cast<SigaltstackCoroutine*>(from)->env, 0) == 0) {
-#ifdef COROLIB_TSAN
-    __tsan_switch_to_fiber(to_fiber, __tsan_switch_to_fiber_no_sync);
-#endif
-    siglongjmp(static_cast<SigaltstackCoroutine*>(to)->env, 1);
-  }
 }
 
 }  // namespace corolib::detail

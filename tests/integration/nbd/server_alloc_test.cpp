@@ -1,8 +1,8 @@
 // The request path allocates nothing once warm: a mix of every command, in
 // simple and structured mode, pipelined, with rejected requests among them,
 // on a raw file and an in-memory device. Allocations are counted by a
-// replaced global operator new on the server's loop thread only (this test
-// is a binary of its own for that reason).
+// replaced global operator new (alloc_counter.hpp) on the server's loop
+// thread only (this test is a binary of its own for that reason).
 //
 // "Warm" means the pools hold what the peak concurrency needs: the
 // coroutine pool and the request buffer pool grow to the most requests ever
@@ -12,33 +12,12 @@
 // start-up with RequestBufferPool::reserve()), then measures.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "alloc_counter.hpp"
 #include "blockdev/open_device.hpp"
 #include "corolib/coroutine.hpp"
 #include "raw_client.hpp"
 #include "server_thread.hpp"
 #include "test_exports.hpp"
-
-namespace {
-thread_local bool t_server_thread = false;
-std::atomic<bool> g_counting{false};
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size) {
-  if (t_server_thread && g_counting.load(std::memory_order_relaxed)) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace nbd_test {
 namespace {
@@ -96,17 +75,16 @@ void warm_coroutine_pool(int n) {
 }
 
 TEST(ServerAllocHook, CountsOnlyWhenAsked) {
-  t_server_thread = true;
-  g_allocations = 0;
+  test_support::count_allocations_on_this_thread(true);
   static int* volatile sink = nullptr;  // keeps the compiler from eliding the new
-  g_counting = true;
+  test_support::start_counting_allocations();
   sink = new int(1);
   delete sink;
-  g_counting = false;
-  sink = new int(2);
+  test_support::stop_counting_allocations();
+  sink = new int(2);  // not counted: counting is off
   delete sink;
-  t_server_thread = false;
-  EXPECT_EQ(g_allocations.load(), 1u);
+  test_support::count_allocations_on_this_thread(false);
+  EXPECT_EQ(test_support::stop_counting_allocations(), 1u);
 }
 
 class ServerAllocTest : public ::testing::TestWithParam<bool> {
@@ -134,7 +112,7 @@ TEST_P(ServerAllocTest, RequestsDoNotAllocateOnceWarm) {
   nbd::ServerOptions options;
   options.max_requests_in_flight = kLimit;
   options.on_negotiated = [](const nbd::SessionInfo&) {
-    t_server_thread = true;  // this is the server's loop thread
+    test_support::count_allocations_on_this_thread(true);  // the server's loop thread
     warm_coroutine_pool(2 * kLimit);
   };
   ServerThread server(registry_, options);
@@ -146,11 +124,9 @@ TEST_P(ServerAllocTest, RequestsDoNotAllocateOnceWarm) {
     RawClient c(server.socket_path());
     ASSERT_NE(c.negotiate(name, structured, structured), 0);
     for (int round = 0; round < 2; ++round) request_mix(c, structured);  // caches, files
-    g_allocations = 0;
-    g_counting = true;
+    test_support::start_counting_allocations();
     for (int round = 0; round < 5; ++round) request_mix(c, structured);
-    g_counting = false;
-    EXPECT_EQ(g_allocations.load(), 0u) << name;
+    EXPECT_EQ(test_support::stop_counting_allocations(), 0u) << name;
     c.send_request({0, nbd::kCmdDisc, 0, 0, 0});
     EXPECT_TRUE(c.closed_by_server());
   }

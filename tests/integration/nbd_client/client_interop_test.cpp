@@ -32,6 +32,7 @@ namespace nbd_client_test {
 namespace {
 
 using ::testing::HasSubstr;
+using test_support::ServerProcess;
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t kImageSize = 64u << 20;
@@ -93,7 +94,7 @@ class ClientInteropTest : public ::testing::TestWithParam<ServerKind> {
  protected:
   void SetUp() override {
     const ServerKind& kind = GetParam();
-    if (!ServerProcess::available(kind.program)) {
+    if (!test_support::program_available(kind.program)) {
       GTEST_SKIP() << kind.program << " is not installed";
     }
     const char* base = std::getenv("TMPDIR");
@@ -423,7 +424,7 @@ INSTANTIATE_TEST_SUITE_P(, ClientInteropTest, ::testing::ValuesIn(kServers),
 
 // An export the server does not have: NBD_REP_ERR_UNKNOWN -> -ENOENT.
 TEST(ClientInteropErrorsTest, UnknownExportIsRefused) {
-  if (!ServerProcess::available("qemu-nbd")) GTEST_SKIP() << "qemu-nbd is not installed";
+  if (!test_support::program_available("qemu-nbd")) GTEST_SKIP() << "qemu-nbd is not installed";
   char dir_template[] = "/tmp/corobd-client-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
   const std::string dir = dir_template;

@@ -1,40 +1,22 @@
 // The request path allocates nothing once warm: reads, writes (aligned,
 // unaligned read-modify-write, FUA), flush, block status and write-zeroes on
 // a raw device, in every cache mode, counted by a replaced global operator
-// new (this test is a binary of its own for that reason). Bounce buffers
-// come from the device's pool: only the first unaligned request allocates.
+// new (alloc_counter.hpp; this test is a binary of its own for that
+// reason). Bounce buffers come from the device's pool: only the first
+// unaligned request allocates.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "blockdev/null_device.hpp"
 #include "raw_device_fixture.hpp"
-
-namespace {
-thread_local bool g_counting = false;
-thread_local std::size_t g_allocations = 0;
-}  // namespace
-
-// GCC flags free() in a replaced operator delete as mismatched with the
-// replaced operator new's malloc() it cannot see through: a false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace blockdev_test {
 namespace {
 
 using blockdev::WriteFlags;
+using test_support::allocations_in;
 
 class HotPathAllocTest : public RawDeviceTest {};
 
@@ -72,11 +54,7 @@ TEST_P(HotPathAllocTest, RawRequestsDoNotAllocate) {
   std::size_t allocations = 0;
   runner_.run([&] {
     warm_failures = request_mix(*dev, aligned, odd);  // fills pools and caches
-    g_allocations = 0;
-    g_counting = true;
-    failures = request_mix(*dev, aligned, odd);
-    g_counting = false;
-    allocations = g_allocations;
+    allocations = allocations_in([&] { failures = request_mix(*dev, aligned, odd); });
   });
   EXPECT_EQ(warm_failures, 0);
   EXPECT_EQ(failures, 0);
@@ -84,12 +62,9 @@ TEST_P(HotPathAllocTest, RawRequestsDoNotAllocate) {
 }
 
 TEST(HotPathAllocNullTest, CounterSeesAllocations) {
-  g_allocations = 0;
-  g_counting = true;
-  auto* p = new std::vector<int>(100);
-  g_counting = false;
+  std::vector<int>* p = nullptr;
+  EXPECT_EQ(allocations_in([&] { p = new std::vector<int>(100); }), 2u);
   delete p;
-  EXPECT_EQ(g_allocations, 2u);
 }
 
 TEST(HotPathAllocNullTest, NullRequestsDoNotAllocate) {
@@ -99,11 +74,7 @@ TEST(HotPathAllocNullTest, NullRequestsDoNotAllocate) {
   int failures = -1;
   std::size_t allocations = 0;
   runner.run([&] {
-    g_allocations = 0;
-    g_counting = true;
-    failures = request_mix(dev, buf.data(), buf.data() + 1);
-    g_counting = false;
-    allocations = g_allocations;
+    allocations = allocations_in([&] { failures = request_mix(dev, buf.data(), buf.data() + 1); });
   });
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(allocations, 0u);

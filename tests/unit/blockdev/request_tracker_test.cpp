@@ -4,10 +4,12 @@
 // re-enters ready coroutines until none is left.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -49,107 +51,72 @@ class Sim {
   std::deque<std::function<void()>> fns_;
 };
 
-TEST(RequestTrackerTest, PlainRequestsDoNotWaitForEachOther) {
+// One request of a scenario: admitted, it logs `name`, does `ios` I/Os,
+// then logs `name` in upper case and ends.
+struct Request {
+  std::uint64_t offset;
+  std::uint64_t length;
+  bool serialising;
+  char name;
+  int ios;
+};
+
+struct Scenario {
+  const char* name;
+  std::vector<Request> requests;  // spawned in this order
+  const char* log;                // the order of admissions and ends
+  std::uint64_t waits;            // tracker.waits() at the end
+};
+
+void PrintTo(const Scenario& scenario, std::ostream* os) { *os << scenario.name; }
+
+class RequestTrackerScenarioTest : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(RequestTrackerScenarioTest, AdmitsInOrder) {
+  const Scenario& scenario = GetParam();
   RequestTracker tracker;
   Sim sim;
   std::string log;
-  for (char name : {'a', 'b'}) {
-    sim.spawn([&, name] {
-      TrackedRequest req(tracker, 0, 4096, false);
-      log += name;
-      sim.io();
-      log += static_cast<char>(name - 32);
+  for (const Request& r : scenario.requests) {
+    sim.spawn([&, r] {
+      TrackedRequest req(tracker, r.offset, r.length, r.serialising);
+      log += r.name;
+      for (int i = 0; i < r.ios; ++i) sim.io();
+      log += static_cast<char>(r.name - 'a' + 'A');
     });
   }
   sim.run();
-  EXPECT_EQ(log, "abAB");
-  EXPECT_EQ(tracker.waits(), 0u);
+  EXPECT_EQ(log, scenario.log);
+  EXPECT_EQ(tracker.waits(), scenario.waits);
   EXPECT_EQ(tracker.in_flight(), 0u);
 }
 
-TEST(RequestTrackerTest, SerialisingWaitsForOverlappingPlain) {
-  RequestTracker tracker;
-  Sim sim;
-  std::string log;
-  sim.spawn([&] {
-    TrackedRequest req(tracker, 1000, 100, false);
-    log += "p";
-    sim.io();
-    sim.io();
-    log += "P";
-  });
-  sim.spawn([&] {
-    TrackedRequest req(tracker, 512, 512 * 2, true);
-    log += "s";
-    sim.io();
-    log += "S";
-  });
-  sim.run();
-  EXPECT_EQ(log, "pPsS");
-  EXPECT_EQ(tracker.waits(), 1u);
-}
+const Scenario kScenarios[] = {
+    {"PlainRequestsDoNotWaitForEachOther",
+     {{0, 4096, false, 'a', 1}, {0, 4096, false, 'b', 1}},
+     "abAB",
+     0},
+    {"SerialisingWaitsForOverlappingPlain",
+     {{1000, 100, false, 'p', 2}, {512, 512 * 2, true, 's', 1}},
+     "pPsS",
+     1},
+    // q is adjacent to s, not overlapping: it runs at once.
+    {"PlainWaitsForOverlappingSerialising",
+     {{0, 4096, true, 's', 1}, {4095, 1, false, 'p', 0}, {4096, 4096, false, 'q', 1}},
+     "sqSpPQ",
+     1},
+    {"DisjointSerialisingRequestsRunConcurrently",
+     {{0, 512, true, 'a', 1}, {512, 512, true, 'b', 1}, {1024, 512, true, 'c', 1}},
+     "abcABC",
+     0},
+    {"EmptyRangeConflictsWithNothing",
+     {{0, 4096, true, 's', 1}, {100, 0, true, 'e', 0}},
+     "seES",
+     0},
+};
 
-TEST(RequestTrackerTest, PlainWaitsForOverlappingSerialising) {
-  RequestTracker tracker;
-  Sim sim;
-  std::string log;
-  sim.spawn([&] {
-    TrackedRequest req(tracker, 0, 4096, true);
-    log += "s";
-    sim.io();
-    log += "S";
-  });
-  sim.spawn([&] {
-    TrackedRequest req(tracker, 4095, 1, false);
-    log += "p";
-    log += "P";
-  });
-  sim.spawn([&] {
-    // Adjacent, not overlapping: runs at once.
-    TrackedRequest req(tracker, 4096, 4096, false);
-    log += "q";
-    sim.io();
-    log += "Q";
-  });
-  sim.run();
-  EXPECT_EQ(log, "sqSpPQ");
-  EXPECT_EQ(tracker.waits(), 1u);
-}
-
-TEST(RequestTrackerTest, DisjointSerialisingRequestsRunConcurrently) {
-  RequestTracker tracker;
-  Sim sim;
-  std::string log;
-  for (int i = 0; i < 3; ++i) {
-    sim.spawn([&, i] {
-      TrackedRequest req(tracker, i * 512, 512, true);
-      log += static_cast<char>('a' + i);
-      sim.io();
-      log += static_cast<char>('A' + i);
-    });
-  }
-  sim.run();
-  EXPECT_EQ(log, "abcABC");
-  EXPECT_EQ(tracker.waits(), 0u);
-}
-
-TEST(RequestTrackerTest, EmptyRangeConflictsWithNothing) {
-  RequestTracker tracker;
-  Sim sim;
-  std::string log;
-  sim.spawn([&] {
-    TrackedRequest req(tracker, 0, 4096, true);
-    log += "s";
-    sim.io();
-    log += "S";
-  });
-  sim.spawn([&] {
-    TrackedRequest req(tracker, 100, 0, true);
-    log += "e";
-  });
-  sim.run();
-  EXPECT_EQ(log, "seS");
-}
+INSTANTIATE_TEST_SUITE_P(, RequestTrackerScenarioTest, ::testing::ValuesIn(kScenarios),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(RequestTrackerTest, WaitersResumeInOrderAndNoneIsLost) {
   RequestTracker tracker;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "server_process.hpp"
 
 #ifndef COROBD_LOAD_PATH
 #error "COROBD_LOAD_PATH must name the corobd-load binary"
@@ -37,6 +38,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using test_support::ChildProcess;
+using test_support::program_available;
+using test_support::read_file;
+using test_support::ServerProcess;
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t kImageSize = 64u << 20;
@@ -78,15 +83,15 @@ class LoadE2ETest : public ::testing::Test {
   }
 
   void start(std::vector<std::string> argv) {
-    server_ = std::make_unique<Server>(std::move(argv), socket_, dir_ + "/server.log");
+    server_ = std::make_unique<ServerProcess>(std::move(argv), socket_, dir_ + "/server.log");
     ASSERT_TRUE(server_->ready()) << "server did not start:\n" << server_->log();
   }
   void start_nbdkit_memory() {
-    if (!available("nbdkit")) GTEST_SKIP() << "nbdkit is not installed";
+    if (!program_available("nbdkit")) GTEST_SKIP() << "nbdkit is not installed";
     start({"nbdkit", "-f", "--exit-with-parent", "-U", socket_, "memory", "256M"});
   }
   void start_qemu_nbd() {
-    if (!available("qemu-nbd")) GTEST_SKIP() << "qemu-nbd is not installed";
+    if (!program_available("qemu-nbd")) GTEST_SKIP() << "qemu-nbd is not installed";
     start({"qemu-nbd", "--socket=" + socket_, "--format=raw", "--persistent", "--shared=16",
            "--cache=writeback", image_});
   }
@@ -113,7 +118,7 @@ class LoadE2ETest : public ::testing::Test {
   }
 
   std::string dir_, socket_, image_, state_, uri_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<ServerProcess> server_;
 };
 
 // --- clean verified runs against independent servers ---------------------------------------
@@ -241,11 +246,11 @@ TEST_F(LoadE2ETest, ServerKilledMidRunThenResumeChecksOut) {
                                 "randrw", "--range", "8M", "--qd", "16", "--conns", "2",
                                 "--runtime", "20s", "--warmup", "0", "--flush-every", "64",
                                 "--verify", "--resume", state_};
-  const pid_t load_pid = spawn(argv, dir_ + "/load.out", dir_ + "/load.err");
-  ASSERT_GT(load_pid, 0);
+  ChildProcess load_run(argv, to_files(dir_ + "/load.out", dir_ + "/load.err"));
+  ASSERT_TRUE(load_run.started());
   std::this_thread::sleep_for(1500ms);
   server_->kill();  // SIGKILL: no goodbye, writes in flight
-  const int status = wait_status(load_pid, 60s);
+  const int status = load_run.wait_or_kill(60s);
   const std::string out = read_file(dir_ + "/load.out");
   const std::string err = read_file(dir_ + "/load.err");
   EXPECT_EQ(status, 1) << out << err;

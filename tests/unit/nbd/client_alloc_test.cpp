@@ -2,36 +2,17 @@
 // coroutines issue READ, WRITE (with and without FUA), FLUSH, TRIM,
 // WRITE_ZEROES, CACHE and BLOCK_STATUS concurrently, with replies in and
 // out of order, simple and structured, while a replaced global operator new
-// counts allocations on the client's thread (this test is a binary of its
-// own for that reason; the fake server's thread is not counted).
+// (alloc_counter.hpp) counts allocations on the client's thread (this test
+// is a binary of its own for that reason; the fake server's thread is not
+// counted).
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "client_test_util.hpp"
 #include "corolib/co_event.hpp"
 #include "nbd/client/client.hpp"
-
-namespace {
-thread_local bool g_counting = false;
-thread_local std::size_t g_allocations = 0;
-}  // namespace
-
-// GCC flags free() in a replaced operator delete as mismatched with the
-// replaced operator new's malloc() it cannot see through: a false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace nbd_client_test {
 namespace {
@@ -95,19 +76,15 @@ void run(bool structured, std::size_t reverse_batch) {
         }));
       }
       // Phase 0 warms up (the loop, the coroutine pool); phase 1 counts.
-      g_allocations = 0;
-      g_counting = phase == 1;
-      go.set();
-      all_done.wait();
-      g_counting = false;
-      if (phase == 1) allocations = g_allocations;
+      const std::size_t n = test_support::allocations_in([&] {
+        go.set();
+        all_done.wait();
+      });
+      if (phase == 1) allocations = n;
     }
-    // The counter works: one allocation is seen.
-    g_allocations = 0;
-    g_counting = true;
-    ::operator delete(::operator new(16));  // a call, not a new-expression: never elided
-    g_counting = false;
-    EXPECT_EQ(g_allocations, 1u);
+    // The counter works: one allocation is seen (a call, not a
+    // new-expression: never elided).
+    EXPECT_EQ(test_support::allocations_in([] { ::operator delete(::operator new(16)); }), 1u);
     EXPECT_EQ(client.disconnect(), 0);
   });
   server.join();

@@ -10,6 +10,8 @@
 // - Coroutines: spawns coroutines on an EventLoop and runs the loop until
 //   they have all returned, aborting with a message if that takes longer
 //   than a watchdog limit (a hang is a failure, not a ctest timeout).
+// - CoroutineGroup: from inside a coroutine, enters more coroutines and
+//   waits until they have all returned (requests made concurrently).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -34,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "corolib/co_event.hpp"
 #include "corolib/coroutine.hpp"
 #include "corolib/loop/event_loop.hpp"
 #include "nbd/wire.hpp"
@@ -97,6 +100,46 @@ void run_coroutine(corolib::EventLoop& loop, F&& fn) {
   c.spawn(std::forward<F>(fn));
   c.run();
 }
+
+// Coroutines entered from a coroutine (the group's owner), and a wait for
+// all of them. For one thread: the owner's. The destructor waits as well
+// (the coroutines use the group), so a group lives in a coroutine.
+class CoroutineGroup {
+ public:
+  CoroutineGroup() = default;
+  CoroutineGroup(const CoroutineGroup&) = delete;
+  CoroutineGroup& operator=(const CoroutineGroup&) = delete;
+  ~CoroutineGroup() { wait(); }
+
+  // Creates a coroutine running fn() and enters it (it runs until it first
+  // yields).
+  template <class F>
+  void enter(F&& fn) {
+    ++live_;
+    corolib::enter(corolib::create([this, fn = std::forward<F>(fn)]() mutable {
+      fn();
+      if (--live_ == 0) done_.set();
+    }));
+  }
+
+  // Enters n coroutines running fn(i), i = 0 .. n-1.
+  template <class F>
+  void enter_n(int n, const F& fn) {
+    for (int i = 0; i < n; ++i) enter([fn, i] { fn(i); });
+  }
+
+  // Yields until every coroutine entered so far has returned.
+  void wait() {
+    while (live_ > 0) {
+      done_.reset();
+      done_.wait();
+    }
+  }
+
+ private:
+  corolib::CoEvent done_;
+  int live_ = 0;
+};
 
 // --- the fake server ---------------------------------------------------------------------
 
