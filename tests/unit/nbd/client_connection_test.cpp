@@ -146,7 +146,8 @@ TEST_F(ClientFakeServerTest, CloseFailsRequestsInFlightWithEshutdown) {
       Bytes buf(4096);
       results.push_back(client.read(buf.data(), 4096, 0));
     });
-    corolib::co_sleep(20ms);
+    // Bounded wait until all three are in flight (slow under TSan and load).
+    for (int i = 0; i < 10000 && client.in_flight() < 3; ++i) corolib::co_sleep(1ms);
     EXPECT_EQ(client.in_flight(), 3u);
     EXPECT_EQ(client.close(), 0);
     readers.wait();
