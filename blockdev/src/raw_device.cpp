@@ -287,6 +287,17 @@ coroutine_fn int hooked(RawDeviceHooks* hooks, const RawDeviceHooks::Call& call,
   return hooks->after ? hooks->after(call, result) : result;
 }
 
+// Runs a synchronous I/O system call until it is not interrupted: returns
+// the bytes it transferred or -errno.
+template <class Call>
+int retry_eintr(Call call) {
+  ssize_t ret;
+  do {
+    ret = call();
+  } while (ret < 0 && errno == EINTR);
+  return ret < 0 ? -errno : static_cast<int>(ret);
+}
+
 }  // namespace
 
 // Page-cache reads are tried inline with RWF_NOWAIT: a hit completes at
@@ -312,12 +323,10 @@ coroutine_fn int RawDevice::ring_preadv(std::uint64_t offset, std::span<const io
 
 coroutine_fn int RawDevice::inline_preadv(std::uint64_t offset, std::span<const iovec> iov) {
   auto submit = [&] {
-    ssize_t ret;
-    do {
-      ret = ::preadv2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
-                      RWF_NOWAIT);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : static_cast<int>(ret);
+    return retry_eintr([&] {
+      return ::preadv2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
+                       RWF_NOWAIT);
+    });
   };
   if (hooks_ == nullptr) return submit();
   hooks_->inline_reads.fetch_add(1, std::memory_order_relaxed);
@@ -361,12 +370,10 @@ coroutine_fn int RawDevice::inline_pwritev(std::uint64_t offset, std::span<const
                                            int rw_flags) {
   auto submit = [&] {
     const auto start = now();
-    ssize_t ret;
-    do {
-      ret = ::pwritev2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
-                       rw_flags);
-    } while (ret < 0 && errno == EINTR);
-    const int result = ret < 0 ? -errno : static_cast<int>(ret);
+    const int result = retry_eintr([&] {
+      return ::pwritev2(fd_, iov.data(), static_cast<int>(iov.size()), static_cast<off_t>(offset),
+                        rw_flags);
+    });
     // A write that may block is timed; one with RWF_NOWAIT cannot block.
     if ((rw_flags & RWF_NOWAIT) == 0) inline_gate_->record(start, now());
     return result;

@@ -94,9 +94,7 @@ void* initial_frame(void* top, Coroutine* co) {
 }  // namespace
 }  // namespace corolib::detail
 
-#else
-#error "the asm backend supports x86-64 and aarch64; pick another COROLIB_BACKEND"
-#endif
+#endif  // the other architectures stop at asm_switch.hpp
 
 namespace corolib::detail {
 

@@ -257,14 +257,10 @@ Coroutine* take_wakeups(Coroutine* co) {
 
 Coroutine* current_coroutine() { return fresh_thread_state()->current; }
 
-void set_current_coroutine(Coroutine* co) { fresh_thread_state()->current = co; }
-
-Coroutine* current_or_leader() { return running_or_leader(*fresh_thread_state()); }
-
 Coroutine* current_coroutine_for_signal() { return corolib_thread_state.current; }
 
 void on_first_entry(Coroutine* self) {
-  set_current_coroutine(self);
+  fresh_thread_state()->current = self;
   ensure_thread_alt_stack();
   if (kBackendSwitchesStacks) arrive(nullptr, self);
 }

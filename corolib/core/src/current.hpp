@@ -1,4 +1,4 @@
-// The calling thread's running coroutine and leader.
+// The calling thread's running coroutine.
 //
 // Accessors are out of line on purpose: a coroutine may resume on another
 // thread, so the address of a thread_local must never be cached across a
@@ -13,10 +13,6 @@ namespace corolib::detail {
 
 // The running coroutine, or nullptr when the thread runs its own stack.
 Coroutine* current_coroutine();
-void set_current_coroutine(Coroutine* co);
-
-// The running coroutine or, outside coroutines, the thread's leader.
-Coroutine* current_or_leader();
 
 // For the SIGSEGV handler: same as current_coroutine(), async-signal-safe.
 Coroutine* current_coroutine_for_signal();

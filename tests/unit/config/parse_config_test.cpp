@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "temp_dir.hpp"
 
 namespace config {
 namespace {
@@ -27,41 +28,24 @@ using std::chrono::milliseconds;
 
 #define EXPECT_HAS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "corobd-config-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_support::TempDir;
 
 class ParseConfigTest : public ::testing::Test {
  protected:
   TempDir dir;
 
-  std::string sock() const { return dir / "corobd.sock"; }
+  std::string sock() const { return dir.file("corobd.sock"); }
 
   // Creates a file of `size` bytes (sparse) and returns its path.
   std::string image(const std::string& name, off_t size = 1 << 20) const {
-    const std::string path = dir / name;
+    const std::string path = dir.file(name);
     std::ofstream(path).close();
     EXPECT_EQ(::truncate(path.c_str(), size), 0);
     return path;
   }
 
   std::string write_file(const std::string& name, const std::string& text) const {
-    const std::string path = dir / name;
+    const std::string path = dir.file(name);
     std::ofstream(path) << text;
     return path;
   }
@@ -126,7 +110,7 @@ TEST_F(ParseConfigTest, EveryOptionOnTheCommandLine) {
   Config c = ok({"--socket", sock(), "--socket-mode", "0600", "--socket-group", "0", "--export",
                  "name=a,file=" + a + ",readonly=on,cache=none,description=disk\\, A", "--export",
                  "name=z,format=null,size=2G,default=on", "--export",
-                 "name=new,file=" + (dir / "new.img") + ",create=on,size=64M,cache=unsafe", "--max-connections", "7",
+                 "name=new,file=" + (dir.file("new.img")) + ",create=on,size=64M,cache=unsafe", "--max-connections", "7",
                  "--max-inflight", "128", "--handshake-timeout", "500ms", "--log-level", "debug"});
   EXPECT_EQ(c.socket_mode, 0600U);
   EXPECT_EQ(c.socket_group, "0");
@@ -146,7 +130,7 @@ TEST_F(ParseConfigTest, EveryOptionOnTheCommandLine) {
   EXPECT_TRUE(c.exports[2].create);
   EXPECT_EQ(c.exports[2].size, 64ULL << 20);
   EXPECT_EQ(c.exports[2].cache, CacheMode::unsafe);
-  EXPECT_FALSE(fs::exists(dir / "new.img"));  // parsing creates nothing
+  EXPECT_FALSE(fs::exists(dir.file("new.img")));  // parsing creates nothing
 }
 
 TEST_F(ParseConfigTest, EqualsFormAndGroupByName) {
@@ -196,7 +180,7 @@ TEST_F(ParseConfigTest, EveryOptionInTheFile) {
 
 TEST_F(ParseConfigTest, CommandLineOverridesTheFile) {
   const std::string file = write_file("c.toml",
-                                      "socket = \"" + (dir / "file.sock") + "\"\n"
+                                      "socket = \"" + (dir.file("file.sock")) + "\"\n"
                                       "socket-mode = \"0640\"\n"
                                       "export = [\"name=f1,format=null,size=1\", \"name=f2,format=null,size=1\"]\n"
                                       "max-connections = 9\n"
@@ -205,7 +189,7 @@ TEST_F(ParseConfigTest, CommandLineOverridesTheFile) {
                                       "log-level = \"trace\"\n");
   // Nothing on the command line: the file's values.
   Config f = ok({"--config", file});
-  EXPECT_EQ(f.socket_path, dir / "file.sock");
+  EXPECT_EQ(f.socket_path, dir.file("file.sock"));
   ASSERT_EQ(f.exports.size(), 2U);
 
   Config c = ok({"--socket", sock(), "--socket-mode", "0600", "--export", "name=cli,format=null,size=1",
@@ -264,10 +248,10 @@ TEST_F(ParseConfigTest, RelativePathsBecomeAbsolute) {
                        "name=c,file=./made.img,create=on,size=1M", "--config", "rel.toml"});
   fs::current_path(old);
   ASSERT_TRUE(r.ok()) << r.message;
-  EXPECT_EQ(r.config->socket_path, dir / "rel.sock");
-  EXPECT_EQ(r.config->exports[0].file, dir / "rel.img");
-  EXPECT_EQ(r.config->exports[1].file, dir / "./made.img");
-  EXPECT_EQ(r.config->config_file, dir / "rel.toml");
+  EXPECT_EQ(r.config->socket_path, dir.file("rel.sock"));
+  EXPECT_EQ(r.config->exports[0].file, dir.file("rel.img"));
+  EXPECT_EQ(r.config->exports[1].file, dir.file("./made.img"));
+  EXPECT_EQ(r.config->config_file, dir.file("rel.toml"));
 }
 
 // --- --help and --version --------------------------------------------------
@@ -288,7 +272,7 @@ TEST_F(ParseConfigTest, HelpListsEveryOptionAndExitsZero) {
   }
   // Help wins over other, even invalid, arguments.
   EXPECT_EQ(run({"--socket-mode", "0777", "--help"}).exit_code, 0);
-  EXPECT_EQ(run({"--config", dir / "missing.toml", "--help"}).exit_code, 0);
+  EXPECT_EQ(run({"--config", dir.file("missing.toml"), "--help"}).exit_code, 0);
   EXPECT_EQ(run({"--max-inflight", "x", "--version"}).exit_code, 0);
 }
 
@@ -368,13 +352,13 @@ TEST_F(ParseConfigTest, NoExportIsAClearError) {
 // --- environment checks --------------------------------------------------
 
 TEST_F(ParseConfigTest, ExportFileMustExistUnlessCreated) {
-  const std::string missing = dir / "missing.img";
+  const std::string missing = dir.file("missing.img");
   EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + missing}),
             "corobd: --export 'd': file: '" + missing + "' does not exist (add create=on,size=SIZE to create it)");
-  EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + (dir / "nodir/x.img")}),
-            "corobd: --export 'd': file: directory '" + (dir / "nodir") + "' does not exist");
-  EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + (dir / "nodir/x.img") + ",create=on,size=1M"}),
-            "corobd: --export 'd': file: directory '" + (dir / "nodir") + "' does not exist");
+  EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + (dir.file("nodir/x.img"))}),
+            "corobd: --export 'd': file: directory '" + (dir.file("nodir")) + "' does not exist");
+  EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + (dir.file("nodir/x.img")) + ",create=on,size=1M"}),
+            "corobd: --export 'd': file: directory '" + (dir.file("nodir")) + "' does not exist");
   const std::string plain = image("plain");
   EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + plain + "/x.img,create=on,size=1M"}),
             "corobd: --export 'd': file: '" + plain + "' is not a directory");
@@ -386,7 +370,7 @@ TEST_F(ParseConfigTest, ExportFileMustExistUnlessCreated) {
 TEST_F(ParseConfigTest, ExportFileMustBeAFileThatOpens) {
   EXPECT_EQ(fails({"--socket", sock(), "--export", "name=d,file=" + dir.path()}),
             "corobd: --export 'd': file: '" + dir.path() + "' is not a regular file or a block device");
-  EXPECT_HAS(fails({"--socket", sock(), "--export", "name=d,file=" + (dir / "x.img/y")}), "does not exist");
+  EXPECT_HAS(fails({"--socket", sock(), "--export", "name=d,file=" + (dir.file("x.img/y"))}), "does not exist");
   if (::geteuid() == 0) GTEST_SKIP() << "root opens files regardless of permissions";
   const std::string locked = image("locked.img");
   ASSERT_EQ(::chmod(locked.c_str(), 0), 0);
@@ -401,8 +385,8 @@ TEST_F(ParseConfigTest, ExportFileMustBeAFileThatOpens) {
 }
 
 TEST_F(ParseConfigTest, SocketDirectoryMustExist) {
-  EXPECT_EQ(fails({"--socket", dir / "nodir/s.sock", "--export", "name=n,format=null,size=1"}),
-            "corobd: --socket: directory '" + (dir / "nodir") + "' does not exist");
+  EXPECT_EQ(fails({"--socket", dir.file("nodir/s.sock"), "--export", "name=n,format=null,size=1"}),
+            "corobd: --socket: directory '" + (dir.file("nodir")) + "' does not exist");
   const std::string plain = image("plain");
   EXPECT_EQ(fails({"--socket", plain + "/s.sock", "--export", "name=n,format=null,size=1"}),
             "corobd: --socket: '" + plain + "' is not a directory");
@@ -487,7 +471,7 @@ TEST_F(ParseConfigTest, ConfigFileErrorsNameFileAndLine) {
 }
 
 TEST_F(ParseConfigTest, ConfigFileMustBeReadable) {
-  const std::string missing = dir / "missing.toml";
+  const std::string missing = dir.file("missing.toml");
   EXPECT_EQ(fails(with_export({"--config", missing})),
             "corobd: --config: cannot read '" + missing + "': No such file or directory");
   EXPECT_EQ(fails(with_export({"--config", dir.path()})),
@@ -565,8 +549,8 @@ TEST_F(ParseConfigTest, ShippedExampleParses) {
   replace_all(text, "/var/lib/corobd/", dir.path() + "/");
   const std::string copy = write_file("corobd.toml", text);
   Config full = ok({"--config", copy});
-  EXPECT_EQ(full.socket_path, dir / "corobd.sock");
-  EXPECT_EQ(full.exports[1].file, dir / "disk.img");
+  EXPECT_EQ(full.socket_path, dir.file("corobd.sock"));
+  EXPECT_EQ(full.exports[1].file, dir.file("disk.img"));
 }
 
 // --- SIGHUP: re-reading the log level ------------------------------------

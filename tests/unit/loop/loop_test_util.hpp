@@ -18,6 +18,7 @@
 
 #include "corolib/coroutine.hpp"
 #include "corolib/loop/event_loop.hpp"
+#include "temp_dir.hpp"
 
 namespace corolib_test {
 
@@ -33,25 +34,7 @@ class LoopTest : public ::testing::TestWithParam<std::string> {
   INSTANTIATE_TEST_SUITE_P(, Suite, ::testing::Values(std::string(corolib::backend_name())), \
                            [](const auto& info) { return info.param; })
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/corolib-loop-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 // Coroutines spawned on one loop; run() runs the loop until they all have
 // returned. Use on the loop's thread.
