@@ -25,6 +25,16 @@ constexpr const char* kFooter = R"(SPEC (for --export; repeat --export for more 
   Write a comma inside a value as \, and a backslash as \\ (quote the SPEC
   for the shell): --export 'name=d,file=/srv/d.img,description=disk\, big'
 
+BATCH WAIT (--batch-wait): how the event loop waits when it has nothing to
+do. With a hold, a wait that finds a first completion sleeps on up to the
+hold, so that more requests arrive and are served (and answered) in one
+batch: up to the hold more latency per request, less CPU per request under
+deep queues.
+    auto          hold 10us only while measurements show it lowers CPU per
+                  request without lowering throughput             [default]
+    off           never hold
+    TIME          always hold this long, 1us to 10ms (10us, 50us, 1ms)
+
 CONFIG FILE (--config): TOML with the same keys as the options, without the
 dashes, for example:
   socket = "/run/corobd/corobd.sock"
@@ -96,6 +106,13 @@ OptionSet::OptionSet() : app_("corobd: serve files as NBD block devices on a UNI
           ->type_name("TIME")
           ->capture_default_str(),
       [](const std::string& v) { return error_of(parse_duration(v)); });
+  add("batch-wait",
+      app_.add_option("--batch-wait", raw_.batch_wait,
+                      "auto, off or 1us..10ms: how long an idle wait holds on after a first completion "
+                      "(see BATCH WAIT below)")
+          ->type_name("WAIT")
+          ->capture_default_str(),
+      [](const std::string& v) { return error_of(parse_batch_wait(v)); });
   add("log-level",
       app_.add_option("--log-level", raw_.log_level, "trace, debug, info, warn or error (re-read on SIGHUP)")
           ->type_name("LEVEL")

@@ -31,6 +31,7 @@ struct RawValues {
   std::string max_connections = "64";
   std::string max_inflight = "32";
   std::string handshake_timeout = "10s";
+  std::string batch_wait = "auto";
   std::string log_level = "info";
 };
 

@@ -123,6 +123,7 @@ std::optional<ParseResult> build(const OptionSet& opts, const ParseOptions& opti
   c.max_connections = *parse_count(raw.max_connections, 1, kMaxConnectionsLimit).value;
   c.max_inflight = *parse_count(raw.max_inflight, 1, kMaxInflightLimit).value;
   c.handshake_timeout = *parse_duration(raw.handshake_timeout).value;
+  c.batch_wait = *parse_batch_wait(raw.batch_wait).value;
   c.log_level = *parse_log_level(raw.log_level).value;
   c.log_level_from_command_line = opts.from_command_line("log-level");
   c.config_file = opts.config_file();

@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 
 #include <limits>
+#include <optional>
+#include <span>
+
+#include "config/config.hpp"
 
 namespace config {
 namespace {
@@ -31,6 +35,44 @@ std::size_t leading_decimal(std::string_view text, std::uint64_t* out) {
   }
   *out = v;
   return i;
+}
+
+// A duration unit: its suffix ("" for a bare number) and its length in
+// microseconds.
+struct DurationUnit {
+  std::string_view suffix;
+  std::uint64_t us;
+};
+
+// Every duration unit; a bare number means seconds. Only the holds of
+// --batch-wait take us (kUnitsFromUs); parse_duration takes the others
+// (kUnitsFromMs), so its options and messages stay as they were.
+constexpr DurationUnit kDurationUnits[] = {
+    {"us", 1}, {"ms", 1'000}, {"", 1'000'000}, {"s", 1'000'000}, {"m", 60'000'000}, {"h", 3'600'000'000},
+};
+constexpr std::span<const DurationUnit> kUnitsFromUs{kDurationUnits};
+constexpr std::span<const DurationUnit> kUnitsFromMs = kUnitsFromUs.subspan(1);
+
+constexpr std::uint64_t kSaturated = std::numeric_limits<std::uint64_t>::max();
+
+// Reads NUMBER[UNIT], UNIT one of `units`, in microseconds. A value too large
+// for 64 bits reads as kSaturated (beyond every limit), even with a bad unit.
+// nullopt: not of that form.
+std::optional<std::uint64_t> read_duration_us(std::string_view text, std::span<const DurationUnit> units) {
+  std::uint64_t v = 0;
+  const std::size_t n = leading_decimal(text, &v);
+  if (n == std::string_view::npos) return kSaturated;
+  if (n == 0) return std::nullopt;
+  for (const DurationUnit& u : units) {
+    if (text.substr(n) == u.suffix) return v > kSaturated / u.us ? kSaturated : v * u.us;
+  }
+  return std::nullopt;
+}
+
+// "50us", or format_duration's form for whole milliseconds ("1ms", "10s").
+std::string format_duration_us(std::chrono::microseconds d) {
+  if (d.count() % 1000 != 0) return std::to_string(d.count()) + "us";
+  return format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
 }  // namespace
@@ -66,27 +108,30 @@ Parsed<std::uint64_t> parse_size(std::string_view text) {
 Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
   constexpr const char* kExpected = " (expected a number with unit ms, s, m or h, e.g. 500ms, 10s, 2m)";
   using R = Parsed<std::chrono::milliseconds>;
-  constexpr std::uint64_t kMaxMs = 24ULL * 3600 * 1000;
-  std::uint64_t v = 0;
-  const std::size_t n = leading_decimal(text, &v);
-  if (n == std::string_view::npos) return R::fail(quoted(text) + " is too long (at most 24h)");
-  if (n == 0) return R::fail(quoted(text) + " is not a duration" + kExpected);
-  const std::string_view unit = text.substr(n);
-  std::uint64_t ms_per_unit = 0;
-  if (unit.empty() || unit == "s") {
-    ms_per_unit = 1000;
-  } else if (unit == "ms") {
-    ms_per_unit = 1;
-  } else if (unit == "m") {
-    ms_per_unit = 60 * 1000;
-  } else if (unit == "h") {
-    ms_per_unit = 3600 * 1000;
-  } else {
-    return R::fail(quoted(text) + " is not a duration" + kExpected);
+  constexpr std::uint64_t kMaxUs = 24ULL * 3600 * 1000 * 1000;
+  const std::optional<std::uint64_t> us = read_duration_us(text, kUnitsFromMs);
+  if (!us) return R::fail(quoted(text) + " is not a duration" + kExpected);
+  if (*us == 0) return R::fail(quoted(text) + " is zero (a duration must be positive)");
+  if (*us > kMaxUs) return R::fail(quoted(text) + " is too long (at most 24h)");
+  return R::ok(std::chrono::milliseconds(static_cast<std::int64_t>(*us / 1000)));
+}
+
+Parsed<BatchWait> parse_batch_wait(std::string_view text) {
+  using R = Parsed<BatchWait>;
+  if (text == "auto") return R::ok(BatchWait{.mode = BatchWaitMode::kAuto});
+  if (text == "off") return R::ok(BatchWait{.mode = BatchWaitMode::kOff});
+  const std::string limit = format_duration_us(kBatchWaitHoldLimit);
+  const std::optional<std::uint64_t> us = read_duration_us(text, kUnitsFromUs);
+  if (!us) {
+    return R::fail(quoted(text) + " is not auto, off or a duration (expected auto, off, or 1us to " + limit +
+                   ", e.g. 10us, 50us, 1ms)");
   }
-  if (v == 0) return R::fail(quoted(text) + " is zero (a duration must be positive)");
-  if (v > kMaxMs / ms_per_unit) return R::fail(quoted(text) + " is too long (at most 24h)");
-  return R::ok(std::chrono::milliseconds(static_cast<std::int64_t>(v * ms_per_unit)));
+  if (*us == 0) return R::fail(quoted(text) + " is zero (use off to never hold)");
+  if (*us > static_cast<std::uint64_t>(kBatchWaitHoldLimit.count())) {
+    return R::fail(quoted(text) + " is too long (at most " + limit + ")");
+  }
+  return R::ok(BatchWait{.mode = BatchWaitMode::kFixed,
+                         .hold = std::chrono::microseconds(static_cast<std::int64_t>(*us))});
 }
 
 Parsed<mode_t> parse_socket_mode(std::string_view text) {
@@ -160,6 +205,15 @@ std::string format_duration(std::chrono::milliseconds d) {
   if (ms % 60000 == 0 && ms != 0) return std::to_string(ms / 60000) + "m";
   if (ms % 1000 == 0 && ms != 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string format_batch_wait(const BatchWait& wait) {
+  switch (wait.mode) {
+    case BatchWaitMode::kAuto: return "auto";
+    case BatchWaitMode::kOff: return "off";
+    case BatchWaitMode::kFixed: return format_duration_us(wait.hold);
+  }
+  return "?";
 }
 
 std::string format_mode(mode_t mode) {

@@ -4,7 +4,8 @@
 //
 //   corobd [--config FILE] [--socket PATH] [--socket-mode 0660] [--socket-group GROUP]
 //          [--export SPEC]... [--max-connections N] [--max-inflight N]
-//          [--handshake-timeout 10s] [--log-level trace|debug|info|warn|error]
+//          [--handshake-timeout 10s] [--batch-wait auto|off|TIME]
+//          [--log-level trace|debug|info|warn|error]
 //          [--version] [--help]
 //
 // Contract

@@ -24,6 +24,7 @@ namespace config {
 namespace {
 
 namespace fs = std::filesystem;
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 #define EXPECT_HAS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
@@ -95,6 +96,8 @@ TEST_F(ParseConfigTest, Defaults) {
   EXPECT_EQ(c.max_inflight, 32U);
   EXPECT_GE(c.max_inflight, 16U);  // issue 6: default 16+
   EXPECT_EQ(c.handshake_timeout, milliseconds(10'000));
+  EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kAuto);
+  EXPECT_EQ(c.batch_wait.hold, microseconds(10));
   EXPECT_EQ(c.log_level, LogLevel::info);
   EXPECT_EQ(c.config_file, "");
   EXPECT_FALSE(c.log_level_from_command_line);
@@ -111,13 +114,16 @@ TEST_F(ParseConfigTest, EveryOptionOnTheCommandLine) {
                  "name=a,file=" + a + ",readonly=on,cache=none,description=disk\\, A", "--export",
                  "name=z,format=null,size=2G,default=on", "--export",
                  "name=new,file=" + (dir.file("new.img")) + ",create=on,size=64M,cache=unsafe", "--max-connections", "7",
-                 "--max-inflight", "128", "--handshake-timeout", "500ms", "--log-level", "debug"});
+                 "--max-inflight", "128", "--handshake-timeout", "500ms", "--batch-wait", "50us", "--log-level",
+                 "debug"});
   EXPECT_EQ(c.socket_mode, 0600U);
   EXPECT_EQ(c.socket_group, "0");
   EXPECT_EQ(c.socket_gid, gid_t{0});
   EXPECT_EQ(c.max_connections, 7U);
   EXPECT_EQ(c.max_inflight, 128U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(500));
+  EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kFixed);
+  EXPECT_EQ(c.batch_wait.hold, microseconds(50));
   EXPECT_EQ(c.log_level, LogLevel::debug);
   EXPECT_TRUE(c.log_level_from_command_line);
   ASSERT_EQ(c.exports.size(), 3U);
@@ -135,9 +141,10 @@ TEST_F(ParseConfigTest, EveryOptionOnTheCommandLine) {
 
 TEST_F(ParseConfigTest, EqualsFormAndGroupByName) {
   Config c = ok({"--socket=" + sock(), "--export=name=n,format=null,size=1", "--socket-group=root",
-                 "--handshake-timeout=2m", "--log-level=warn", "--socket-mode=0o640"});
+                 "--handshake-timeout=2m", "--log-level=warn", "--socket-mode=0o640", "--batch-wait=off"});
   EXPECT_EQ(c.socket_gid, gid_t{0});
   EXPECT_EQ(c.handshake_timeout, milliseconds(120'000));
+  EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kOff);
   EXPECT_EQ(c.log_level, LogLevel::warn);
   EXPECT_EQ(c.socket_mode, 0640U);
 }
@@ -156,6 +163,7 @@ TEST_F(ParseConfigTest, EveryOptionInTheFile) {
                                       "max-connections = 9\n"
                                       "max-inflight = 16\n"
                                       "handshake-timeout = \"3s\"\n"
+                                      "batch-wait = \"1ms\"\n"
                                       "log-level = \"trace\"\n");
   Config c = ok({"--config", file});
   EXPECT_EQ(c.config_file, file);
@@ -165,6 +173,8 @@ TEST_F(ParseConfigTest, EveryOptionInTheFile) {
   EXPECT_EQ(c.max_connections, 9U);
   EXPECT_EQ(c.max_inflight, 16U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(3'000));
+  EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kFixed);
+  EXPECT_EQ(c.batch_wait.hold, microseconds(1'000));
   EXPECT_EQ(c.log_level, LogLevel::trace);
   EXPECT_FALSE(c.log_level_from_command_line);
   ASSERT_EQ(c.exports.size(), 2U);
@@ -186,20 +196,24 @@ TEST_F(ParseConfigTest, CommandLineOverridesTheFile) {
                                       "max-connections = 9\n"
                                       "max-inflight = 16\n"
                                       "handshake-timeout = \"3s\"\n"
+                                      "batch-wait = \"off\"\n"
                                       "log-level = \"trace\"\n");
   // Nothing on the command line: the file's values.
   Config f = ok({"--config", file});
   EXPECT_EQ(f.socket_path, dir.file("file.sock"));
+  EXPECT_EQ(f.batch_wait.mode, BatchWaitMode::kOff);
   ASSERT_EQ(f.exports.size(), 2U);
 
   Config c = ok({"--socket", sock(), "--socket-mode", "0600", "--export", "name=cli,format=null,size=1",
-                 "--max-connections", "3", "--max-inflight", "20", "--handshake-timeout", "1m", "--log-level",
-                 "error", "--config", file});
+                 "--max-connections", "3", "--max-inflight", "20", "--handshake-timeout", "1m", "--batch-wait",
+                 "20us", "--log-level", "error", "--config", file});
   EXPECT_EQ(c.socket_path, sock());
   EXPECT_EQ(c.socket_mode, 0600U);
   EXPECT_EQ(c.max_connections, 3U);
   EXPECT_EQ(c.max_inflight, 20U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(60'000));
+  EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kFixed);
+  EXPECT_EQ(c.batch_wait.hold, microseconds(20));
   EXPECT_EQ(c.log_level, LogLevel::error);
   EXPECT_TRUE(c.log_level_from_command_line);
   ASSERT_EQ(c.exports.size(), 1U);  // --export replaces the file's list
@@ -213,6 +227,11 @@ TEST_F(ParseConfigTest, CommandLineOverridesTheFile) {
   EXPECT_EQ(p.log_level, LogLevel::trace);
   EXPECT_FALSE(p.log_level_from_command_line);
   EXPECT_EQ(p.exports.size(), 2U);
+  EXPECT_EQ(p.batch_wait.mode, BatchWaitMode::kOff);
+  // The default is overridden too.
+  Config a = ok({"--config", file, "--batch-wait", "auto"});
+  EXPECT_EQ(a.batch_wait.mode, BatchWaitMode::kAuto);
+  EXPECT_EQ(a.batch_wait.hold, microseconds(10));
 }
 
 TEST_F(ParseConfigTest, FileValuesMustBeValidEvenWhenOverridden) {
@@ -262,12 +281,14 @@ TEST_F(ParseConfigTest, HelpListsEveryOptionAndExitsZero) {
     EXPECT_FALSE(r.ok());
     EXPECT_EQ(r.exit_code, 0);
     for (const char* opt : {"--config", "--socket", "--socket-mode", "--socket-group", "--export", "--max-connections",
-                            "--max-inflight", "--handshake-timeout", "--log-level", "--version", "--help"}) {
+                            "--max-inflight", "--handshake-timeout", "--batch-wait", "--log-level", "--version",
+                            "--help"}) {
       EXPECT_HAS(r.message, opt);
     }
     EXPECT_HAS(r.message, "Usage: corobd");
     EXPECT_HAS(r.message, "name=NAME,file=PATH[,format=raw|null]");
     EXPECT_HAS(r.message, "CONFIG FILE");
+    EXPECT_HAS(r.message, "BATCH WAIT");
     EXPECT_NE(r.message.back(), '\n');
   }
   // Help wins over other, even invalid, arguments.
@@ -311,6 +332,14 @@ TEST_F(ParseConfigTest, CommandLineErrorsNameTheOption) {
       {{"--handshake-timeout", "10 s"}, "corobd: --handshake-timeout: '10 s' is not a duration"},
       {{"--handshake-timeout", "0s"}, "corobd: --handshake-timeout: '0s' is zero"},
       {{"--handshake-timeout", "2d"}, "corobd: --handshake-timeout: '2d' is not a duration (expected a number with unit"},
+      {{"--batch-wait", "fast"},
+       "corobd: --batch-wait: 'fast' is not auto, off or a duration (expected auto, off, or 1us to 10ms, e.g. 10us, "
+       "50us, 1ms)"},
+      {{"--batch-wait", "0us"}, "corobd: --batch-wait: '0us' is zero (use off to never hold)"},
+      {{"--batch-wait", "0"}, "corobd: --batch-wait: '0' is zero (use off to never hold)"},
+      {{"--batch-wait", "20ms"}, "corobd: --batch-wait: '20ms' is too long (at most 10ms)"},
+      {{"--batch-wait", "10001us"}, "corobd: --batch-wait: '10001us' is too long (at most 10ms)"},
+      {{"--batch-wait"}, "corobd: --batch-wait: 1 required WAIT missing"},
       {{"--log-level", "verbose"}, "corobd: --log-level: 'verbose' is not a log level (expected trace, debug, info, warn or error)"},
       {{"--export", ""}, "corobd: --export '': empty"},
       {{"--export", "name=d,file=/x,colour=red"}, "corobd: --export 'd': unknown key 'colour'"},
@@ -450,6 +479,10 @@ TEST_F(ParseConfigTest, ConfigFileErrorsNameFileAndLine) {
       {"max-connections = 0\n", "1: max-connections: '0' is out of range"},
       {"max-inflight = \"lots\"\n", "1: max-inflight: 'lots' is not a number"},
       {"handshake-timeout = \"10 seconds\"\n", "1: handshake-timeout: '10 seconds' is not a duration"},
+      {"batch-wait = \"fast\"\n", "1: batch-wait: 'fast' is not auto, off or a duration (expected auto, off, or 1us"},
+      {"socket = \"/s\"\nbatch-wait = \"0us\"\n", "2: batch-wait: '0us' is zero (use off to never hold)"},
+      {"batch-wait = 0\n", "1: batch-wait: '0' is zero (use off to never hold)"},
+      {"batch-wait = \"20ms\"\n", "1: batch-wait: '20ms' is too long (at most 10ms)"},
       {"log-level = \"loud\"\n", "1: log-level: 'loud' is not a log level"},
       {"log-level = [\"info\"]\n", "1: 'log-level' takes one value, not an array"},
       {"export = [\n  \"name=a,format=null,size=1\",\n  \"name=b,format=null,size=big\",\n]\n",
@@ -534,6 +567,7 @@ TEST_F(ParseConfigTest, ShippedExampleParses) {
   EXPECT_EQ(c.max_connections, 64U);
   EXPECT_EQ(c.max_inflight, 32U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(10'000));
+  EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kAuto);
   EXPECT_EQ(c.log_level, LogLevel::info);
   ASSERT_EQ(c.exports.size(), 2U);
   EXPECT_EQ(c.exports[0].format, ExportFormat::null);
@@ -628,7 +662,7 @@ TEST_F(ParseConfigTest, ArbitraryInputNeverThrows) {
   const std::string alphabet = "abz=,\\-/.0179kMGs\"'#[] \n\t\x01";
   const std::vector<std::string> options = {"--socket", "--socket-mode", "--socket-group", "--export",
                                             "--max-connections", "--max-inflight", "--handshake-timeout",
-                                            "--log-level", "--config", "--", "-", "--export="};
+                                            "--batch-wait", "--log-level", "--config", "--", "-", "--export="};
   for (int i = 0; i < 2000; ++i) {
     std::vector<std::string> args;
     const int n = static_cast<int>(rng() % 6);

@@ -3,12 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config.hpp"
+
 #include <string>
 
 namespace config {
 namespace {
 
+using std::chrono::microseconds;
 using std::chrono::milliseconds;
+
+// 'text', built by append: g++ 12 warns falsely (-Wrestrict, PR 105651) about "'" + s.
+std::string quoted(std::string_view text) { return std::string("'").append(text).append("'"); }
 
 TEST(ParseSize, PlainBytesAndPowersOf1024) {
   EXPECT_EQ(*parse_size("1").value, 1U);
@@ -61,6 +67,50 @@ TEST(ParseDuration, Rejects) {
   EXPECT_NE(parse_duration("25h").error.find("too long"), std::string::npos);
   EXPECT_NE(parse_duration("86400001ms").error.find("too long"), std::string::npos);
   EXPECT_NE(parse_duration("99999999999999999999999").error.find("too long"), std::string::npos);
+}
+
+TEST(ParseDuration, MicrosecondsAreNotADurationUnit) {
+  // Only --batch-wait takes us; the other durations keep their units and message.
+  for (const char* bad : {"1us", "1000us", "0us"}) {
+    EXPECT_EQ(parse_duration(bad).error, quoted(bad) +
+                                             " is not a duration (expected a number with unit ms, s, m or h, e.g. "
+                                             "500ms, 10s, 2m)");
+  }
+}
+
+TEST(ParseBatchWait, ModesAndHolds) {
+  EXPECT_EQ(parse_batch_wait("auto").value->mode, BatchWaitMode::kAuto);
+  EXPECT_EQ(parse_batch_wait("auto").value->hold, microseconds(10));
+  EXPECT_EQ(parse_batch_wait("off").value->mode, BatchWaitMode::kOff);
+  const std::pair<const char*, microseconds> holds[] = {
+      {"1us", microseconds(1)},       {"10us", microseconds(10)},       {"50us", microseconds(50)},
+      {"1ms", microseconds(1'000)},   {"1500us", microseconds(1'500)},  {"10ms", microseconds(10'000)},
+      {"10000us", microseconds(10'000)},
+  };
+  for (const auto& [text, hold] : holds) {
+    auto r = parse_batch_wait(text);
+    ASSERT_TRUE(r) << text << ": " << r.error;
+    EXPECT_EQ(r.value->mode, BatchWaitMode::kFixed) << text;
+    EXPECT_EQ(r.value->hold, hold) << text;
+  }
+}
+
+TEST(ParseBatchWait, Rejects) {
+  for (const char* bad : {"", "fast", "AUTO", "on", "1.5ms", "10 us", "10µs", "10usec", "us", "-1us", "1d"}) {
+    auto r = parse_batch_wait(bad);
+    EXPECT_FALSE(r) << bad;
+    EXPECT_EQ(r.error, quoted(bad) +
+                           " is not auto, off or a duration (expected auto, off, or 1us to 10ms, e.g. 10us, "
+                           "50us, 1ms)");
+  }
+  for (const char* zero : {"0", "0us", "0ms", "0s"}) {
+    EXPECT_EQ(parse_batch_wait(zero).error, quoted(zero) + " is zero (use off to never hold)");
+  }
+  // Up to 10ms; a bare number means seconds, as in every duration.
+  for (const char* big : {"10001us", "11ms", "20ms", "1s", "1", "1h", "99999999999999999999999us",
+                          "18446744073709551615ms"}) {
+    EXPECT_EQ(parse_batch_wait(big).error, quoted(big) + " is too long (at most 10ms)");
+  }
 }
 
 TEST(ParseSocketMode, OctalForms) {
@@ -133,6 +183,15 @@ TEST(Format, RoundTripsForLogs) {
   EXPECT_EQ(format_duration(milliseconds(10'000)), "10s");
   EXPECT_EQ(format_duration(milliseconds(120'000)), "2m");
   EXPECT_EQ(format_duration(milliseconds(1'500)), "1500ms");
+  EXPECT_EQ(format_batch_wait(BatchWait{}), "auto");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kOff}), "off");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(50)}), "50us");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(1'500)}), "1500us");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(1'000)}), "1ms");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(10'000)}), "10ms");
+  for (const char* text : {"auto", "off", "1us", "50us", "1ms", "1500us", "10ms"}) {
+    EXPECT_EQ(format_batch_wait(*parse_batch_wait(text).value), text);
+  }
   EXPECT_EQ(format_mode(0660), "0660");
   EXPECT_EQ(format_mode(0), "0000");
   EXPECT_EQ(format_mode(0755), "0755");
