@@ -5,6 +5,7 @@
 #
 #   bench/peer-compare.sh [--corobd PATH] [--runtime SECONDS] [--size BYTES|1G]
 #                         [--dir DIR] [--servers "corobd qemu-nbd nbdkit"]
+#                         [--jobs "randread randwrite seqread randrw"]
 #
 # Jobs (fio --ioengine=nbd, one URI nbd+unix:///disk?socket=...):
 #   randread   4 KiB random read,  QD32, 1 connection
@@ -13,6 +14,7 @@
 #   randrw     4 KiB random 70/30 read/write, 4 connections x QD16
 # Servers:
 #   corobd   --export name=disk,file=IMG,cache=writeback --log-level warn
+#            (plus $COROBD_ARGS, e.g. COROBD_ARGS="--batch-wait off")
 #   qemu-nbd --format=raw --aio=io_uring --cache=writeback --shared=8 --persistent
 #   nbdkit   file plugin (default thread model), --foreground
 # Server CPU is utime+stime of the server process (all its threads) from
@@ -27,6 +29,7 @@ runtime=10
 size=1G
 dir=""
 servers="corobd qemu-nbd nbdkit"
+jobs="randread randwrite seqread randrw"
 while [ $# -gt 0 ]; do
   case "$1" in
     --corobd) corobd=$2; shift 2 ;;
@@ -34,7 +37,8 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "peer-compare.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -70,7 +74,7 @@ start_server() {
   case "$1" in
     corobd)
       [ -n "$corobd" ] || { echo "peer-compare.sh: corobd binary not found (--corobd)" >&2; return 1; }
-      "$corobd" --socket "$sock" --export "name=disk,file=$img,cache=writeback" --log-level warn \
+      "$corobd" --socket "$sock" --export "name=disk,file=$img,cache=writeback" --log-level warn ${COROBD_ARGS:-} \
         --max-inflight 64 &
       ;;
     qemu-nbd)
@@ -129,9 +133,14 @@ PY
 printf "%-9s %-10s %10s %16s %12s\n" server job IOPS "p99 us (r/w)" "CPU s/Mreq"
 for server in $servers; do
   start_server "$server" || continue
-  run_job "$server" randread  --rw=randread  --bs=4k   --iodepth=32 --numjobs=1
-  run_job "$server" randwrite --rw=randwrite --bs=4k   --iodepth=32 --numjobs=1
-  run_job "$server" seqread   --rw=read      --bs=128k --iodepth=8  --numjobs=1
-  run_job "$server" randrw    --rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --numjobs=4
+  for job in $jobs; do
+    case "$job" in
+      randread)  run_job "$server" randread  --rw=randread  --bs=4k   --iodepth=32 --numjobs=1 ;;
+      randwrite) run_job "$server" randwrite --rw=randwrite --bs=4k   --iodepth=32 --numjobs=1 ;;
+      seqread)   run_job "$server" seqread   --rw=read      --bs=128k --iodepth=8  --numjobs=1 ;;
+      randrw)    run_job "$server" randrw    --rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --numjobs=4 ;;
+      *) echo "peer-compare.sh: unknown job '$job'" >&2; exit 2 ;;
+    esac
+  done
   stop_server
 done

@@ -25,15 +25,15 @@ constexpr const char* kFooter = R"(SPEC (for --export; repeat --export for more 
   Write a comma inside a value as \, and a backslash as \\ (quote the SPEC
   for the shell): --export 'name=d,file=/srv/d.img,description=disk\, big'
 
-BATCH WAIT (--batch-wait): how the event loop waits when it has nothing to
-do. With a hold, a wait that finds a first completion sleeps on up to the
-hold, so that more requests arrive and are served (and answered) in one
-batch: up to the hold more latency per request, less CPU per request under
+BATCH WAIT (--batch-wait): how long a connection that has taken in every
+request it was sent waits before it receives again, so that a client with a
+deep queue has sent more by then and they are served (and answered) in one
+batch: up to that much more latency per request, less CPU per request under
 deep queues.
-    auto          hold 10us only while measurements show it lowers CPU per
+    auto          wait 30us only while measurements show it lowers CPU per
                   request without lowering throughput             [default]
-    off           never hold
-    TIME          always hold this long, 1us to 10ms (10us, 50us, 1ms)
+    off           never wait
+    TIME          always wait this long, 1us to 10ms (10us, 50us, 1ms)
 
 CONFIG FILE (--config): TOML with the same keys as the options, without the
 dashes, for example:
@@ -108,7 +108,7 @@ OptionSet::OptionSet() : app_("corobd: serve files as NBD block devices on a UNI
       [](const std::string& v) { return error_of(parse_duration(v)); });
   add("batch-wait",
       app_.add_option("--batch-wait", raw_.batch_wait,
-                      "auto, off or 1us..10ms: how long an idle wait holds on after a first completion "
+                      "auto, off or 1us..10ms: how long a connection waits for more requests before it receives "
                       "(see BATCH WAIT below)")
           ->type_name("WAIT")
           ->capture_default_str(),

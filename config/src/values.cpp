@@ -44,7 +44,7 @@ struct DurationUnit {
   std::uint64_t us;
 };
 
-// Every duration unit; a bare number means seconds. Only the holds of
+// Every duration unit; a bare number means seconds. Only the delays of
 // --batch-wait take us (kUnitsFromUs); parse_duration takes the others
 // (kUnitsFromMs), so its options and messages stay as they were.
 constexpr DurationUnit kDurationUnits[] = {
@@ -120,18 +120,18 @@ Parsed<BatchWait> parse_batch_wait(std::string_view text) {
   using R = Parsed<BatchWait>;
   if (text == "auto") return R::ok(BatchWait{.mode = BatchWaitMode::kAuto});
   if (text == "off") return R::ok(BatchWait{.mode = BatchWaitMode::kOff});
-  const std::string limit = format_duration_us(kBatchWaitHoldLimit);
+  const std::string limit = format_duration_us(kBatchWaitDelayLimit);
   const std::optional<std::uint64_t> us = read_duration_us(text, kUnitsFromUs);
   if (!us) {
     return R::fail(quoted(text) + " is not auto, off or a duration (expected auto, off, or 1us to " + limit +
                    ", e.g. 10us, 50us, 1ms)");
   }
-  if (*us == 0) return R::fail(quoted(text) + " is zero (use off to never hold)");
-  if (*us > static_cast<std::uint64_t>(kBatchWaitHoldLimit.count())) {
+  if (*us == 0) return R::fail(quoted(text) + " is zero (use off to never wait)");
+  if (*us > static_cast<std::uint64_t>(kBatchWaitDelayLimit.count())) {
     return R::fail(quoted(text) + " is too long (at most " + limit + ")");
   }
   return R::ok(BatchWait{.mode = BatchWaitMode::kFixed,
-                         .hold = std::chrono::microseconds(static_cast<std::int64_t>(*us))});
+                         .delay = std::chrono::microseconds(static_cast<std::int64_t>(*us))});
 }
 
 Parsed<mode_t> parse_socket_mode(std::string_view text) {
@@ -211,7 +211,7 @@ std::string format_batch_wait(const BatchWait& wait) {
   switch (wait.mode) {
     case BatchWaitMode::kAuto: return "auto";
     case BatchWaitMode::kOff: return "off";
-    case BatchWaitMode::kFixed: return format_duration_us(wait.hold);
+    case BatchWaitMode::kFixed: return format_duration_us(wait.delay);
   }
   return "?";
 }

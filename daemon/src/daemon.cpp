@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,11 +14,13 @@
 #include <spdlog/spdlog.h>
 
 #include "config/parse_config.hpp"
+#include "corolib/co_queue.hpp"
 #include "corolib/coroutine.hpp"
 #include "corolib/loop/co_io.hpp"
 #include "corolib/loop/event_loop.hpp"
 #include "corolib/loop/ring_info.hpp"
 #include "corolib/loop/timer.hpp"
+#include "daemon/batch_wait_tuner.hpp"
 #include "daemon/connection_limiter.hpp"
 #include "daemon/exports.hpp"
 #include "daemon/listener.hpp"
@@ -30,6 +33,15 @@ namespace corobd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The measuring window of batch-wait=auto.
+constexpr std::chrono::milliseconds kBatchWaitWindow{20};
+
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
 
 class Daemon {
  public:
@@ -51,6 +63,7 @@ class Daemon {
       ++timers_;
       loop_.enter_soon(corolib::create([this] { status_loop(); }));
     }
+    start_batch_wait();
     if (hooks_.on_ready) hooks_.on_ready();
     spdlog::info("ready: serving {} export(s) on {}", exports_.exports.size(), listener_.path());
     loop_.run_until([this] { return finished_; });
@@ -131,6 +144,48 @@ class Daemon {
     --timers_;
   }
 
+  void start_batch_wait() {
+    const config::BatchWait& bw = config_.batch_wait;
+    if (bw.mode == config::BatchWaitMode::kFixed) server_.set_receive_delay(bw.delay);
+    if (bw.mode != config::BatchWaitMode::kAuto) return;
+    ++timers_;
+    loop_.enter_soon(corolib::create([this] { batch_wait_loop(); }));
+  }
+
+  // batch-wait=auto: one tuner window after another while clients are
+  // connected; parked (and not batching) while none are.
+  coroutine_fn void batch_wait_loop() {
+    BatchWaitTuner::Options options;
+    options.delay = config_.batch_wait.delay;
+    BatchWaitTuner tuner(options);
+    while (!timers_stop_) {
+      if (live_ == 0) {
+        server_.set_receive_delay({});
+        no_clients_.wait();  // woken by handle() and shutdown()
+        continue;
+      }
+      const Clock::time_point start = Clock::now();
+      const std::chrono::nanoseconds cpu = thread_cpu_time();
+      const std::uint64_t requests = server_.stats().requests;
+      corolib::co_sleep(kBatchWaitWindow);
+      BatchWaitTuner::Window w;
+      w.requests = server_.stats().requests - requests;
+      w.cpu = thread_cpu_time() - cpu;
+      w.wall = Clock::now() - start;
+      const bool was_batching = tuner.batching();
+      server_.set_receive_delay(tuner.next(w));
+      if (tuner.batching() != was_batching) {
+        spdlog::debug("batch-wait: {} ({} requests/s)",
+                      tuner.batching() ? fmt::format("batching, {}us", options.delay.count())
+                                       : std::string("not batching"),
+                      static_cast<std::uint64_t>(static_cast<double>(w.requests) /
+                                                 std::chrono::duration<double>(w.wall).count()));
+      }
+    }
+    server_.set_receive_delay({});
+    --timers_;
+  }
+
   coroutine_fn void handle(int fd) {
     ConnectionLimiter::Decision d = limiter_.admit();
     if (d.previous_burst_refused > 0) {
@@ -146,6 +201,7 @@ class Daemon {
         const PeerCredentials peer = peer_credentials(fd);
         spdlog::info("connection #{} opened: {}", id, to_string(peer));
         ++live_;
+        no_clients_.restart_all();
         corolib::enter(corolib::create([this, fd, id, peer] {
           nbd::SessionResult r = server_.serve(fd);
           limiter_.release();
@@ -156,6 +212,7 @@ class Daemon {
       }
       case ConnectionLimiter::Action::kRefuse: {
         ++live_;
+        no_clients_.restart_all();
         corolib::enter(corolib::create([this, fd] {
           (void)server_.refuse(fd);
           limiter_.release_refused();
@@ -173,10 +230,12 @@ class Daemon {
     const auto& c = r.counters;
     std::string what = r.negotiated ? "export '" + r.info.export_name + "'" : "not negotiated";
     std::string error = r.error != 0 ? std::string(" (") + std::strerror(-r.error) + ")" : "";
-    spdlog::info("connection #{} closed: {}, end={}{}, {} requests, {} errors, read {}, wrote {}, {}",
-                 id, what, nbd::session_end_name(r.end), error, c.requests, c.errors,
-                 config::format_size(c.bytes_read), config::format_size(c.bytes_written),
-                 to_string(peer));
+    spdlog::info(
+        "connection #{} closed: {}, end={}{}, {} requests, {} errors, read {}, wrote {}, "
+        "{} recv, {} sendmsg, {}",
+        id, what, nbd::session_end_name(r.end), error, c.requests, c.errors,
+        config::format_size(c.bytes_read), config::format_size(c.bytes_written), c.recv_calls,
+        c.sendmsg_calls, to_string(peer));
   }
 
   coroutine_fn void signal_loop() {
@@ -261,6 +320,7 @@ class Daemon {
     listener_.close();
     if (listener_.remove_file()) spdlog::debug("removed {}", listener_.path());
     timers_stop_ = true;
+    no_clients_.restart_all();
     while (timers_ > 0) corolib::co_sleep(std::chrono::milliseconds(10));
     spdlog::info("stopped: {} export(s) flushed, exit status {}", flushed, exit_code_);
     finished_ = true;
@@ -282,7 +342,8 @@ class Daemon {
   bool accepting_ = true;
   bool finished_ = false;
   int exit_code_ = 0;
-  int timers_ = 0;  // watchdog/status coroutines running
+  int timers_ = 0;  // watchdog/status/batch-wait coroutines running
+  corolib::CoQueue no_clients_;  // the batch-wait tuner parks here while live_ == 0
   bool timers_stop_ = false;
   std::uint64_t last_requests_ = 0;
   Clock::time_point last_status_ = Clock::now();
@@ -300,7 +361,8 @@ std::string socket_summary(const config::Config& config, const Listener& listene
   }
   s += ": max-connections=" + std::to_string(config.max_connections) +
        ", max-inflight=" + std::to_string(config.max_inflight) +
-       ", handshake-timeout=" + config::format_duration(config.handshake_timeout);
+       ", handshake-timeout=" + config::format_duration(config.handshake_timeout) +
+       ", batch-wait=" + config::format_batch_wait(config.batch_wait);
   return s;
 }
 

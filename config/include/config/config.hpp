@@ -24,18 +24,19 @@
 
 namespace config {
 
-// How the event loop waits when it has nothing to do (--batch-wait). With a
-// hold, a wait that finds a first completion sleeps on up to `hold`, so that
-// more requests arrive and are served (and answered) in one batch: up to
-// `hold` more latency per request, less CPU per request under deep queues.
-//   kAuto:  the daemon measures, and holds `hold` only while that lowers CPU
-//           per request without lowering throughput.
-//   kOff:   never hold (`hold` is unused).
-//   kFixed: always hold `hold`, 1us .. kBatchWaitHoldLimit.
+// How long a connection that has taken in every request it was sent waits
+// before its next receive (--batch-wait), so that a client with a deep queue
+// has sent more by then and they are served and answered in one batch: up
+// to `delay` more latency per request, less CPU per request under deep
+// queues (nbd::Server::set_receive_delay()).
+//   kAuto:  the daemon measures, and waits `delay` only while that lowers
+//           CPU per request without lowering throughput.
+//   kOff:   never wait (`delay` is unused).
+//   kFixed: always wait `delay`, 1us .. kBatchWaitDelayLimit.
 enum class BatchWaitMode { kAuto, kOff, kFixed };
 struct BatchWait {
   BatchWaitMode mode = BatchWaitMode::kAuto;
-  std::chrono::microseconds hold{10};   // auto: the hold it tries; fixed: the hold
+  std::chrono::microseconds delay{30};  // auto: the delay it tries; fixed: the delay
 };
 
 struct Config {
@@ -64,13 +65,13 @@ struct Config {
 // Limits of the numeric options.
 inline constexpr std::size_t kMaxConnectionsLimit = 65536;
 inline constexpr std::size_t kMaxInflightLimit = 4096;
-inline constexpr std::chrono::microseconds kBatchWaitHoldLimit{10'000};
+inline constexpr std::chrono::microseconds kBatchWaitDelayLimit{10'000};
 
-// "auto", "off", or a duration from 1us to kBatchWaitHoldLimit ("50us",
-// "1ms"; the units of parse_duration and us) for a fixed hold. Errors as in
+// "auto", "off", or a duration from 1us to kBatchWaitDelayLimit ("50us",
+// "1ms"; the units of parse_duration and us) for a fixed delay. Errors as in
 // values.hpp. Defined in values.cpp, with the other duration parsing.
 Parsed<BatchWait> parse_batch_wait(std::string_view text);
-// "auto", "off" or the fixed hold ("50us", "1ms"), for log messages.
+// "auto", "off" or the fixed delay ("50us", "1ms"), for log messages.
 std::string format_batch_wait(const BatchWait& wait);
 
 }  // namespace config

@@ -10,7 +10,7 @@
 //   M, G, T, P or E)". The caller prefixes the option's name.
 // - Sizes use powers of 1024 (k and K both mean KiB) and must be 1 .. 2^63-1
 //   bytes (the range of off_t). Durations take the units ms, s, m and h; a
-//   bare number means seconds; they must be > 0 and at most 24 h (the holds
+//   bare number means seconds; they must be > 0 and at most 24 h (the delays
 //   of --batch-wait take us too: parse_batch_wait in config.hpp). Socket modes
 //   are octal ("0660", "660" or TOML's "0o660"), at most 0777, and never
 //   world-writable.

@@ -7,13 +7,15 @@
 #include <cstring>
 
 #include "corolib/loop/co_io.hpp"
+#include "corolib/loop/timer.hpp"
 #include "nbd/transmission_wire.hpp"
 #include "socket_io.hpp"
 
 namespace nbd::server_detail {
 
-RequestReader::RequestReader(int fd, std::span<std::byte> buffer)
-    : fd_(fd), buf_(buffer.data()), capacity_(buffer.size()) {
+RequestReader::RequestReader(int fd, std::span<std::byte> buffer,
+                             const std::atomic<std::int64_t>* delay_us)
+    : fd_(fd), buf_(buffer.data()), capacity_(buffer.size()), delay_us_(delay_us) {
   assert(capacity_ >= kDirectThreshold);
 }
 
@@ -39,8 +41,18 @@ coroutine_fn int RequestReader::fill(std::size_t n) {
   return static_cast<int>(buffered());
 }
 
+coroutine_fn void RequestReader::batching_delay() {
+  if (delay_us_ == nullptr) return;
+  const std::int64_t us = delay_us_->load(std::memory_order_relaxed);
+  if (us <= 0) return;
+  ++delays_;
+  // Cancelled only when the loop shuts down; the recv after it fails then.
+  (void)corolib::co_sleep(std::chrono::microseconds(us));
+}
+
 coroutine_fn int RequestReader::read_header(std::span<const std::byte>* header) {
   if (buffered() < kRequestHeaderSize) {
+    if (buffered() == 0) batching_delay();
     if (int ret = fill(kRequestHeaderSize); ret <= 0) {
       // Closed with part of a header received: cut, not ended.
       return ret == 0 && buffered() > 0 ? -ECONNRESET : ret;

@@ -114,6 +114,10 @@ void Server::disconnect_all() {
   for (Connection* c = connections_; c != nullptr; c = c->next) ::shutdown(c->fd, SHUT_RDWR);
 }
 
+void Server::set_receive_delay(std::chrono::microseconds delay) {
+  receive_delay_us_.store(delay.count() > 0 ? delay.count() : 0, std::memory_order_relaxed);
+}
+
 ServerStats Server::stats() const {
   ServerStats s;
   s.connections = connections_total_.load(std::memory_order_relaxed);

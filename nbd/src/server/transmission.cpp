@@ -50,13 +50,14 @@ coroutine_fn void Transmission::run() {
     ctx_.end(SessionEnd::kSocketError, -ENOMEM);
     return;
   }
-  RequestReader reader(ctx_.fd, {buffer.data(), buffer.capacity()});
+  RequestReader reader(ctx_.fd, {buffer.data(), buffer.capacity()}, &ctx_.server.receive_delay_us());
   sender_.start();
   while (receive_one(reader)) {
   }
   while (in_flight_ > 0) receiver_.wait();
   sender_.stop();
   counters_.recv_calls = reader.recv_calls();
+  counters_.recv_delays = reader.delays();
   counters_.sendmsg_calls = sender_.stats().sendmsgs;
   // The receiver stopped because a failed send shut the socket down: report
   // the send's error.

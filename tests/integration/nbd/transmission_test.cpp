@@ -4,6 +4,7 @@
 // another.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -320,6 +321,36 @@ TEST_P(TransmissionTest, PipelinedRequestsShareRecvsAndSendmsgs) {
   EXPECT_LE(result.counters.recv_calls, 6u);
   EXPECT_LE(result.counters.sendmsg_calls, 8u);
   EXPECT_GE(result.counters.sendmsg_calls, 2u);
+}
+
+// With a receive delay, requests sent one by one while the connection waits
+// come in with one recv and are all answered (without it, the server takes
+// each as it arrives).
+TEST_P(TransmissionTest, ReceiveDelayBatchesRequestsSentApart) {
+  constexpr int kRequests = 8;
+  server_.server().set_receive_delay(std::chrono::milliseconds(200));
+  EXPECT_EQ(server_.server().receive_delay(), std::chrono::milliseconds(200));
+  auto c = connect();
+  const Bytes data = pattern(4096, 9);
+  write(*c, 0, data);
+  for (int i = 0; i < kRequests; ++i) {
+    c->send_request({0, nbd::kCmdRead, 200u + i, 0, 4096});
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  c->set_read_offset(0);
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c->read_response(4096);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, 0u);
+    EXPECT_EQ(r->data, data);
+  }
+  c->send_request({0, nbd::kCmdDisc, 1, 0, 0});
+  auto result = server_.wait_result(0);
+  EXPECT_EQ(result.end, SessionEnd::kDisconnect);
+  EXPECT_EQ(result.counters.reads, static_cast<std::uint64_t>(kRequests));
+  EXPECT_GE(result.counters.recv_delays, 2u);
+  // The write, the eight reads together, DISC.
+  EXPECT_LE(result.counters.recv_calls, 5u);
 }
 
 // WRITE payloads below and above the direct-receive threshold, sent back to

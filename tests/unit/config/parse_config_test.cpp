@@ -97,7 +97,7 @@ TEST_F(ParseConfigTest, Defaults) {
   EXPECT_GE(c.max_inflight, 16U);  // issue 6: default 16+
   EXPECT_EQ(c.handshake_timeout, milliseconds(10'000));
   EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kAuto);
-  EXPECT_EQ(c.batch_wait.hold, microseconds(10));
+  EXPECT_EQ(c.batch_wait.delay, microseconds(30));
   EXPECT_EQ(c.log_level, LogLevel::info);
   EXPECT_EQ(c.config_file, "");
   EXPECT_FALSE(c.log_level_from_command_line);
@@ -123,7 +123,7 @@ TEST_F(ParseConfigTest, EveryOptionOnTheCommandLine) {
   EXPECT_EQ(c.max_inflight, 128U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(500));
   EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kFixed);
-  EXPECT_EQ(c.batch_wait.hold, microseconds(50));
+  EXPECT_EQ(c.batch_wait.delay, microseconds(50));
   EXPECT_EQ(c.log_level, LogLevel::debug);
   EXPECT_TRUE(c.log_level_from_command_line);
   ASSERT_EQ(c.exports.size(), 3U);
@@ -174,7 +174,7 @@ TEST_F(ParseConfigTest, EveryOptionInTheFile) {
   EXPECT_EQ(c.max_inflight, 16U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(3'000));
   EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kFixed);
-  EXPECT_EQ(c.batch_wait.hold, microseconds(1'000));
+  EXPECT_EQ(c.batch_wait.delay, microseconds(1'000));
   EXPECT_EQ(c.log_level, LogLevel::trace);
   EXPECT_FALSE(c.log_level_from_command_line);
   ASSERT_EQ(c.exports.size(), 2U);
@@ -213,7 +213,7 @@ TEST_F(ParseConfigTest, CommandLineOverridesTheFile) {
   EXPECT_EQ(c.max_inflight, 20U);
   EXPECT_EQ(c.handshake_timeout, milliseconds(60'000));
   EXPECT_EQ(c.batch_wait.mode, BatchWaitMode::kFixed);
-  EXPECT_EQ(c.batch_wait.hold, microseconds(20));
+  EXPECT_EQ(c.batch_wait.delay, microseconds(20));
   EXPECT_EQ(c.log_level, LogLevel::error);
   EXPECT_TRUE(c.log_level_from_command_line);
   ASSERT_EQ(c.exports.size(), 1U);  // --export replaces the file's list
@@ -231,7 +231,7 @@ TEST_F(ParseConfigTest, CommandLineOverridesTheFile) {
   // The default is overridden too.
   Config a = ok({"--config", file, "--batch-wait", "auto"});
   EXPECT_EQ(a.batch_wait.mode, BatchWaitMode::kAuto);
-  EXPECT_EQ(a.batch_wait.hold, microseconds(10));
+  EXPECT_EQ(a.batch_wait.delay, microseconds(30));
 }
 
 TEST_F(ParseConfigTest, FileValuesMustBeValidEvenWhenOverridden) {
@@ -335,8 +335,8 @@ TEST_F(ParseConfigTest, CommandLineErrorsNameTheOption) {
       {{"--batch-wait", "fast"},
        "corobd: --batch-wait: 'fast' is not auto, off or a duration (expected auto, off, or 1us to 10ms, e.g. 10us, "
        "50us, 1ms)"},
-      {{"--batch-wait", "0us"}, "corobd: --batch-wait: '0us' is zero (use off to never hold)"},
-      {{"--batch-wait", "0"}, "corobd: --batch-wait: '0' is zero (use off to never hold)"},
+      {{"--batch-wait", "0us"}, "corobd: --batch-wait: '0us' is zero (use off to never wait)"},
+      {{"--batch-wait", "0"}, "corobd: --batch-wait: '0' is zero (use off to never wait)"},
       {{"--batch-wait", "20ms"}, "corobd: --batch-wait: '20ms' is too long (at most 10ms)"},
       {{"--batch-wait", "10001us"}, "corobd: --batch-wait: '10001us' is too long (at most 10ms)"},
       {{"--batch-wait"}, "corobd: --batch-wait: 1 required WAIT missing"},
@@ -480,8 +480,8 @@ TEST_F(ParseConfigTest, ConfigFileErrorsNameFileAndLine) {
       {"max-inflight = \"lots\"\n", "1: max-inflight: 'lots' is not a number"},
       {"handshake-timeout = \"10 seconds\"\n", "1: handshake-timeout: '10 seconds' is not a duration"},
       {"batch-wait = \"fast\"\n", "1: batch-wait: 'fast' is not auto, off or a duration (expected auto, off, or 1us"},
-      {"socket = \"/s\"\nbatch-wait = \"0us\"\n", "2: batch-wait: '0us' is zero (use off to never hold)"},
-      {"batch-wait = 0\n", "1: batch-wait: '0' is zero (use off to never hold)"},
+      {"socket = \"/s\"\nbatch-wait = \"0us\"\n", "2: batch-wait: '0us' is zero (use off to never wait)"},
+      {"batch-wait = 0\n", "1: batch-wait: '0' is zero (use off to never wait)"},
       {"batch-wait = \"20ms\"\n", "1: batch-wait: '20ms' is too long (at most 10ms)"},
       {"log-level = \"loud\"\n", "1: log-level: 'loud' is not a log level"},
       {"log-level = [\"info\"]\n", "1: 'log-level' takes one value, not an array"},

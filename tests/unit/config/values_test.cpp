@@ -80,7 +80,7 @@ TEST(ParseDuration, MicrosecondsAreNotADurationUnit) {
 
 TEST(ParseBatchWait, ModesAndHolds) {
   EXPECT_EQ(parse_batch_wait("auto").value->mode, BatchWaitMode::kAuto);
-  EXPECT_EQ(parse_batch_wait("auto").value->hold, microseconds(10));
+  EXPECT_EQ(parse_batch_wait("auto").value->delay, microseconds(30));
   EXPECT_EQ(parse_batch_wait("off").value->mode, BatchWaitMode::kOff);
   const std::pair<const char*, microseconds> holds[] = {
       {"1us", microseconds(1)},       {"10us", microseconds(10)},       {"50us", microseconds(50)},
@@ -91,7 +91,7 @@ TEST(ParseBatchWait, ModesAndHolds) {
     auto r = parse_batch_wait(text);
     ASSERT_TRUE(r) << text << ": " << r.error;
     EXPECT_EQ(r.value->mode, BatchWaitMode::kFixed) << text;
-    EXPECT_EQ(r.value->hold, hold) << text;
+    EXPECT_EQ(r.value->delay, hold) << text;
   }
 }
 
@@ -104,7 +104,7 @@ TEST(ParseBatchWait, Rejects) {
                            "50us, 1ms)");
   }
   for (const char* zero : {"0", "0us", "0ms", "0s"}) {
-    EXPECT_EQ(parse_batch_wait(zero).error, quoted(zero) + " is zero (use off to never hold)");
+    EXPECT_EQ(parse_batch_wait(zero).error, quoted(zero) + " is zero (use off to never wait)");
   }
   // Up to 10ms; a bare number means seconds, as in every duration.
   for (const char* big : {"10001us", "11ms", "20ms", "1s", "1", "1h", "99999999999999999999999us",
@@ -185,10 +185,10 @@ TEST(Format, RoundTripsForLogs) {
   EXPECT_EQ(format_duration(milliseconds(1'500)), "1500ms");
   EXPECT_EQ(format_batch_wait(BatchWait{}), "auto");
   EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kOff}), "off");
-  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(50)}), "50us");
-  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(1'500)}), "1500us");
-  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(1'000)}), "1ms");
-  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .hold = microseconds(10'000)}), "10ms");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .delay = microseconds(50)}), "50us");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .delay = microseconds(1'500)}), "1500us");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .delay = microseconds(1'000)}), "1ms");
+  EXPECT_EQ(format_batch_wait(BatchWait{.mode = BatchWaitMode::kFixed, .delay = microseconds(10'000)}), "10ms");
   for (const char* text : {"auto", "off", "1us", "50us", "1ms", "1500us", "10ms"}) {
     EXPECT_EQ(format_batch_wait(*parse_batch_wait(text).value), text);
   }

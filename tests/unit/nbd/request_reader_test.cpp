@@ -1,7 +1,8 @@
 // RequestReader (nbd/src/server/request_reader.hpp) on a socketpair: one
 // recv takes in a burst of requests, payloads are copied from the buffer or
 // received straight into their destination, headers split across recvs are
-// put together, and the end of the stream is told apart from a cut.
+// put together, the end of the stream is told apart from a cut, and a
+// batching delay is slept only at a request boundary with nothing buffered.
 #include "request_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -9,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <thread>
@@ -71,7 +74,7 @@ class RequestReaderTest : public ::testing::Test {
   template <class Body>
   void run(Body body) {
     bool done = false;
-    RequestReader reader(server_, buffer_);
+    RequestReader reader(server_, buffer_, &delay_us_);
     corolib::enter(corolib::create([&] {
       body(reader);
       done = true;
@@ -90,6 +93,7 @@ class RequestReaderTest : public ::testing::Test {
 
   corolib::EventLoop loop_;
   Bytes buffer_;
+  std::atomic<std::int64_t> delay_us_{0};
   int server_ = -1;
   int peer_ = -1;
 };
@@ -111,6 +115,46 @@ TEST_F(RequestReaderTest, OneRecvTakesInABurstOfRequests) {
     calls = reader.recv_calls();
   });
   EXPECT_EQ(calls, 1u);
+}
+
+TEST_F(RequestReaderTest, BatchingDelayWaitsBeforeAnEmptyBuffersRecvOnly) {
+  using Clock = std::chrono::steady_clock;
+  delay_us_ = 30'000;
+  // Two requests and half a third: the first recv takes them all.
+  Bytes h0 = header_of({0, kCmdRead, 0, 0, 4096});
+  Bytes h1 = header_of({0, kCmdRead, 1, 4096, 4096});
+  Bytes h2 = header_of({0, kCmdRead, 2, 8192, 4096});
+  Bytes first = h0;
+  first.insert(first.end(), h1.begin(), h1.end());
+  first.insert(first.end(), h2.begin(), h2.begin() + 10);
+  send_peer(first);
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    send_peer(Bytes(h2.begin() + 10, h2.end()));
+  });
+  std::uint64_t delays = 0;
+  Clock::duration took{};
+  run([&](RequestReader& reader) {
+    const auto start = Clock::now();
+    EXPECT_EQ(next(reader).cookie, 0u);  // empty buffer: waits, then recv
+    took = Clock::now() - start;
+    EXPECT_EQ(next(reader).cookie, 1u);  // buffered: no wait
+    EXPECT_EQ(next(reader).cookie, 2u);  // mid-header: no wait
+    delays = reader.delays();
+  });
+  late.join();
+  EXPECT_EQ(delays, 1u);
+  EXPECT_GE(took, std::chrono::milliseconds(30));
+}
+
+TEST_F(RequestReaderTest, NoBatchingDelayWhenItIsZero) {
+  send_peer(header_of({0, kCmdFlush, 7, 0, 0}));
+  std::uint64_t delays = 1;
+  run([&](RequestReader& reader) {
+    EXPECT_EQ(next(reader).cookie, 7u);
+    delays = reader.delays();
+  });
+  EXPECT_EQ(delays, 0u);
 }
 
 TEST_F(RequestReaderTest, PayloadsOfEverySizeStayInStepWithTheHeaders) {

@@ -30,8 +30,15 @@
 //   serves an export. Takes ownership of fd like serve().
 // - Nothing here logs or throws once constructed; what happened is in the
 //   SessionResult (and options.on_negotiated) for the daemon to log.
+// - Receive batching: with set_receive_delay(d), a connection that has
+//   taken in every request it was sent sleeps d before its next recv, so a
+//   client with a deep queue has sent more by then: they arrive, are served
+//   and answered together (one recv, one sendmsg, one loop wakeup), for up
+//   to d of added latency per request. Zero (the default) receives at once.
+//   Connections pick a change up at their next request.
 // - Thread-safe, from any thread: set_exports(), exports(),
-//   request_shutdown(), disconnect_all(), stats(), active_connections().
+//   request_shutdown(), disconnect_all(), stats(), active_connections(),
+//   set_receive_delay(), receive_delay().
 // - Shutdown: request_shutdown() makes every connection answer new requests
 //   with NBD_ESHUTDOWN and new options with NBD_REP_ERR_SHUTDOWN (the spec's
 //   soft disconnect: well-behaved clients then send NBD_CMD_DISC);
@@ -43,6 +50,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -78,6 +86,13 @@ class Server {
   void disconnect_all();
   bool disconnecting() const { return disconnecting_.load(std::memory_order_acquire); }
 
+  void set_receive_delay(std::chrono::microseconds delay);
+  std::chrono::microseconds receive_delay() const {
+    return std::chrono::microseconds(receive_delay_us_.load(std::memory_order_relaxed));
+  }
+  // What the connections read (microseconds), for their RequestReader.
+  const std::atomic<std::int64_t>& receive_delay_us() const { return receive_delay_us_; }
+
   ServerStats stats() const;
   std::size_t active_connections() const;
 
@@ -111,6 +126,7 @@ class Server {
 
   std::atomic<bool> shutdown_requested_{false};
   std::atomic<bool> disconnecting_{false};
+  std::atomic<std::int64_t> receive_delay_us_{0};
 
   std::atomic<std::uint64_t> connections_total_{0};
   std::atomic<std::uint64_t> negotiated_{0};

@@ -64,6 +64,8 @@ struct SessionCounters {
   // the client has sent, one sendmsg carries the replies finished together.
   std::uint64_t recv_calls = 0;
   std::uint64_t sendmsg_calls = 0;
+  std::uint64_t recv_delays = 0;    // batching delays slept before a recv
+
 };
 
 struct SessionResult {
