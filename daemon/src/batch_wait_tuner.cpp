@@ -14,19 +14,11 @@ BatchWaitTuner::Rates BatchWaitTuner::rates(const Window& w) {
   return r;
 }
 
-void BatchWaitTuner::remember(const Rates& r) {
-  recent_[1] = recent_valid_ ? recent_[0] : r;
-  recent_[0] = r;
-  recent_valid_ = true;
-  base_.per_second = (recent_[0].per_second + recent_[1].per_second) / 2;
-  base_.cpu_per_request = (recent_[0].cpu_per_request + recent_[1].cpu_per_request) / 2;
-}
-
-bool BatchWaitTuner::probe_wins(const Rates& probe) const {
-  const bool cheaper = probe.cpu_per_request <= base_.cpu_per_request * options_.cpu_gain &&
-                       probe.per_second >= base_.per_second * options_.rate_floor;
-  const bool faster = probe.per_second >= base_.per_second * options_.rate_gain &&
-                      probe.cpu_per_request * options_.cpu_gain <= base_.cpu_per_request;
+bool BatchWaitTuner::probe_wins(const Rates& probe, const Rates& base) const {
+  const bool cheaper = probe.cpu_per_request <= base.cpu_per_request * options_.cpu_gain &&
+                       probe.per_second >= base.per_second * options_.rate_floor;
+  const bool faster = probe.per_second >= base.per_second * options_.rate_gain &&
+                      probe.cpu_per_request * options_.cpu_gain <= base.cpu_per_request;
   return cheaper || faster;
 }
 
@@ -45,27 +37,37 @@ std::chrono::microseconds BatchWaitTuner::next(const Window& window) {
     return delay_for(false);
   }
   if (probing_) {
+    // The probe: measured now, judged after one more window of the current
+    // choice, against the windows on both sides (a load that is ramping up
+    // or down does not make either look better).
     probing_ = false;
+    judging_ = true;
+    probe_ = now;
+    return delay_for(batching_);
+  }
+  if (judging_) {
+    judging_ = false;
     since_probe_ = 0;
-    if (probe_wins(now)) {
+    Rates base;
+    base.per_second = (before_.per_second + now.per_second) / 2;
+    base.cpu_per_request = (before_.cpu_per_request + now.cpu_per_request) / 2;
+    if (probe_wins(probe_, base)) {
       batching_ = !batching_;
       ++switches_;
       dwell_ = options_.min_dwell;
-      recent_valid_ = false;
-      remember(now);
     } else {
       dwell_ = std::min(dwell_ * 2, options_.max_dwell);
     }
-    // The load as the current choice serves it (a lost probe's rate is not).
-    rate_at_probe_ = base_.per_second;
+    rate_at_probe_ = base.per_second;
+    before_ = now;
     return delay_for(batching_);
   }
-  remember(now);
   if (rate_at_probe_ > 0 &&
       (now.per_second > 2 * rate_at_probe_ || 2 * now.per_second < rate_at_probe_)) {
     dwell_ = options_.min_dwell;  // the load changed: look again soon
-    rate_at_probe_ = base_.per_second;
+    rate_at_probe_ = now.per_second;
   }
+  before_ = now;
   if (++since_probe_ >= dwell_) {
     probing_ = true;
     return delay_for(!batching_);

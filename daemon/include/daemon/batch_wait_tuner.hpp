@@ -13,14 +13,15 @@
 // - Below Options::min_rate the answer is zero: a light load is served at
 //   once, for latency.
 // - Otherwise it stays with its current choice and, every `dwell` windows,
-//   tries the other one for one window (a probe). It switches when the probe
-//   served requests for clearly less CPU (at most cpu_gain of the mean of
-//   the two windows before) without losing throughput (at least rate_floor
-//   of it), or clearly faster (at least rate_gain) for little more CPU (at
-//   most 1/cpu_gain). The gap between the two keeps noise from flipping it.
-//   A lost probe doubles the dwell, up to max_dwell; a switch, or a load
-//   that changed by more than 2x since the last probe, brings it back to
-//   min_dwell.
+//   tries the other one for one window (a probe), then judges it after one
+//   more window of the current choice, against the mean of the windows on
+//   both sides (so a load that ramps up or down favours neither). It
+//   switches when the probe served requests for clearly less CPU (at most
+//   cpu_gain) without losing throughput (at least rate_floor), or clearly
+//   faster (at least rate_gain) for little more CPU (at most 1/cpu_gain).
+//   The gap between the two keeps noise from flipping it. A lost probe
+//   doubles the dwell, up to max_dwell; a switch, or a load that changed by
+//   more than 2x since the last probe, brings it back to min_dwell.
 #pragma once
 
 #include <chrono>
@@ -61,8 +62,7 @@ class BatchWaitTuner {
     double cpu_per_request = 0;  // seconds
   };
   static Rates rates(const Window& w);
-  void remember(const Rates& r);  // a window of the current choice
-  bool probe_wins(const Rates& probe) const;
+  bool probe_wins(const Rates& probe, const Rates& base) const;
   std::chrono::microseconds delay_for(bool batching) const;
 
   const Options options_;
@@ -70,9 +70,9 @@ class BatchWaitTuner {
   bool probing_ = false;
   unsigned dwell_;
   unsigned since_probe_ = 0;
-  Rates recent_[2];             // the last two windows of the current choice
-  bool recent_valid_ = false;
-  Rates base_;                  // their mean: what a probe is held against
+  bool judging_ = false;        // the window before was a probe
+  Rates before_;                // the last window of the current choice
+  Rates probe_;
   double rate_at_probe_ = 0;    // requests per second when the last probe ended
   std::uint64_t switches_ = 0;
 };

@@ -108,6 +108,17 @@ TEST(BatchWaitTunerTest, ALoadChangeShortensTheDwell) {
   EXPECT_EQ(t.dwell(), BatchWaitTuner::Options{}.min_dwell);
 }
 
+TEST(BatchWaitTunerTest, ARampingLoadDoesNotLookLikeAWin) {
+  BatchWaitTuner t;
+  // A client warming up: 10% more requests every window, whatever the
+  // choice, at the same cost. A probe held against the windows before it
+  // alone would look 15% faster.
+  double rate = 20'000;
+  for (int i = 0; i < 40; ++i, rate *= 1.10) t.next(window(rate, 5'000));
+  EXPECT_EQ(t.switches(), 0u);
+  EXPECT_FALSE(t.batching());
+}
+
 TEST(BatchWaitTunerTest, NoisyEqualCostsDoNotSwitch) {
   BatchWaitTuner t;
   // Batching changes nothing; +-3% noise must not flip the choice.
