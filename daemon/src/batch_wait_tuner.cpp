@@ -32,6 +32,7 @@ std::chrono::microseconds BatchWaitTuner::next(const Window& window) {
     // Light load: no batching, and start afresh when it grows.
     batching_ = false;
     probing_ = false;
+    judging_ = false;
     since_probe_ = 0;
     dwell_ = options_.min_dwell;
     return delay_for(false);

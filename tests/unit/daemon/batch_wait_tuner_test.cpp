@@ -119,6 +119,18 @@ TEST(BatchWaitTunerTest, ARampingLoadDoesNotLookLikeAWin) {
   EXPECT_FALSE(t.batching());
 }
 
+TEST(BatchWaitTunerTest, ALightWindowCancelsAProbe) {
+  BatchWaitTuner t;
+  const unsigned dwell = t.dwell();
+  for (unsigned i = 0; i < dwell; ++i) t.next(window(200'000, 5'000));
+  ASSERT_TRUE(t.probing());
+  t.next(window(200'000, 2'000));  // the probe: much cheaper
+  t.next(window(100, 5'000));      // the load stops before it is judged
+  EXPECT_EQ(t.next(window(200'000, 5'000)), microseconds(0));
+  EXPECT_EQ(t.switches(), 0u);
+  EXPECT_FALSE(t.batching());
+}
+
 TEST(BatchWaitTunerTest, NoisyEqualCostsDoNotSwitch) {
   BatchWaitTuner t;
   // Batching changes nothing; +-3% noise must not flip the choice.
