@@ -231,16 +231,17 @@ TEST_F(CorobdLimitsTest, StalledHandshakeIsDroppedAfterTheTimeout) {
   EXPECT_NE(daemon_->log().find("end=handshake-timeout"), std::string::npos) << daemon_->log();
 }
 
-TEST_F(CorobdLimitsTest, HeldWaitsServeVerifiedData) {
+TEST_F(CorobdLimitsTest, BatchWaitServesVerifiedData) {
   EXPECT_NE(daemon_->log().find("batch-wait=auto"), std::string::npos) << daemon_->log();
   if (!have("fio")) GTEST_SKIP() << "fio not installed";
   if (run("fio --enghelp=nbd").status != 0) GTEST_SKIP() << "fio has no nbd engine";
   daemon_->signal(SIGTERM);
   ASSERT_TRUE(daemon_->wait_exit());
-  // A long hold: every wait that sees a completion sleeps on for 1 ms.
+  // A long delay: a connection that has taken in every request it was sent
+  // waits 1 ms before it receives again.
   start({"--batch-wait", "1ms"});
   EXPECT_NE(daemon_->log().find("batch-wait=1ms"), std::string::npos) << daemon_->log();
-  Output r = run("fio --name=held --ioengine=nbd --uri=" + quote(uri()) +
+  Output r = run("fio --name=batched --ioengine=nbd --uri=" + quote(uri()) +
                  " --rw=randrw --bs=4k --size=4M --iodepth=32 --verify=crc32c"
                  " --do_verify=1 --verify_fatal=1 --output-format=terse");
   ASSERT_EQ(r.status, 0) << r.output;

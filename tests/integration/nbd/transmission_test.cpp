@@ -17,6 +17,7 @@ namespace {
 
 using nbd::Request;
 using nbd::SessionEnd;
+using nbd::SessionResult;
 
 Bytes pattern(std::size_t n, unsigned seed) {
   Bytes b(n);
@@ -69,6 +70,25 @@ class TransmissionTest : public ::testing::TestWithParam<bool> {
                            static_cast<std::uint32_t>(data.size())},
                        data),
               0u);
+  }
+
+  // Reads n replies to READs of data.size() bytes at offset 0, each data.
+  static void expect_reads_of(RawClient& c, int n, const Bytes& data) {
+    c.set_read_offset(0);
+    for (int i = 0; i < n; ++i) {
+      auto r = c.read_response(static_cast<std::uint32_t>(data.size()));
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->error, 0u);
+      EXPECT_EQ(r->data, data);
+    }
+  }
+
+  // Sends DISC on the first connection and returns how its session ended.
+  SessionResult disconnect(RawClient& c) {
+    c.send_request({0, nbd::kCmdDisc, 1, 0, 0});
+    SessionResult result = server_.wait_result(0);
+    EXPECT_EQ(result.end, SessionEnd::kDisconnect);
+    return result;
   }
 
   // The connection still answers correctly.
@@ -283,9 +303,7 @@ TEST_P(TransmissionTest, CountersAreReported) {
   EXPECT_EQ(error_of(*c, {0, 99, 1, 0, 0}), nbd::kErrInval);
   // Requests of a connection still open count already.
   EXPECT_EQ(server_.server().stats().requests, 3u);
-  c->send_request({0, nbd::kCmdDisc, 2, 0, 0});
-  auto r = server_.wait_result(0);
-  EXPECT_EQ(r.end, SessionEnd::kDisconnect);
+  const SessionResult r = disconnect(*c);
   EXPECT_EQ(r.counters.requests, 4u);
   EXPECT_EQ(r.counters.reads, 1u);
   EXPECT_EQ(r.counters.writes, 1u);
@@ -307,16 +325,8 @@ TEST_P(TransmissionTest, PipelinedRequestsShareRecvsAndSendmsgs) {
   std::vector<Request> burst;
   for (int i = 0; i < kRequests; ++i) burst.push_back({0, nbd::kCmdRead, 100u + i, 0, 4096});
   ASSERT_TRUE(c->send_burst(burst));
-  c->set_read_offset(0);
-  for (int i = 0; i < kRequests; ++i) {
-    auto r = c->read_response(4096);
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->error, 0u);
-    EXPECT_EQ(r->data, data);
-  }
-  c->send_request({0, nbd::kCmdDisc, 1, 0, 0});
-  auto result = server_.wait_result(0);
-  EXPECT_EQ(result.end, SessionEnd::kDisconnect);
+  expect_reads_of(*c, kRequests, data);
+  const SessionResult result = disconnect(*c);
   // The write, the burst and DISC: a handful of calls for 34 requests.
   EXPECT_LE(result.counters.recv_calls, 6u);
   EXPECT_LE(result.counters.sendmsg_calls, 8u);
@@ -337,16 +347,8 @@ TEST_P(TransmissionTest, ReceiveDelayBatchesRequestsSentApart) {
     c->send_request({0, nbd::kCmdRead, 200u + i, 0, 4096});
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  c->set_read_offset(0);
-  for (int i = 0; i < kRequests; ++i) {
-    auto r = c->read_response(4096);
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->error, 0u);
-    EXPECT_EQ(r->data, data);
-  }
-  c->send_request({0, nbd::kCmdDisc, 1, 0, 0});
-  auto result = server_.wait_result(0);
-  EXPECT_EQ(result.end, SessionEnd::kDisconnect);
+  expect_reads_of(*c, kRequests, data);
+  const SessionResult result = disconnect(*c);
   EXPECT_EQ(result.counters.reads, static_cast<std::uint64_t>(kRequests));
   EXPECT_GE(result.counters.recv_delays, 2u);
   // The write, the eight reads together, DISC.
