@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon_process.hpp"
@@ -43,6 +45,19 @@ class DaemonFixture : public ::testing::Test {
     daemon_ = std::make_unique<DaemonProcess>(args, log_);
     ASSERT_TRUE(daemon_->wait_ready(socket_))
         << "corobd did not start (status " << daemon_->exit_status() << "): " << daemon_->log();
+  }
+
+  // Waits up to `timeout` for `text` in the daemon's log (lines are written
+  // after the socket appears, and asynchronously to anything a test does);
+  // true once it is there.
+  bool log_shows(const std::string& text,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(3)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (daemon_->log().find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
   }
 
   std::string uri(const std::string& name = "disk") const {
